@@ -1,0 +1,22 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from './config/config.js';
+import { ConfigModule } from './config/config.module.js';
+import type { DatabaseConnection } from './database/database-connection.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HashModule } from './hash/hash.module.js';
+import { HealthModule } from './health/health.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, connection: DatabaseConnection): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot(connection),
+        HashModule,
+        HealthModule,
+      ],
+    };
+  }
+}

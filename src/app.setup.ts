@@ -1,0 +1,111 @@
+/**
+ * How a node is assembled and started: shared by main.ts and the end-to-end tests so the
+ * two never drift.
+ */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module.js';
+import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { createLogger, NestPinoLogger } from './common/logger.js';
+import type { AppConfig } from './config/config.js';
+import { openDatabase } from './database/database-connection.js';
+import { migrate } from './database/migrator.js';
+import { NODE_VERSION } from './version.js';
+
+/** Largest request body the node reads at all; endpoints set tighter limits of their own. */
+export const BODY_LIMIT_BYTES = 512 * 1024;
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Reuses a well-formed incoming X-Request-Id, otherwise mints one. */
+const requestId = (req: IncomingMessage): string => {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+};
+
+export function createAdapter(logger: Logger): FastifyAdapter {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: false,
+    loggerInstance: logger,
+    genReqId: requestId,
+  });
+  adapter.getInstance().addHook('onRequest', (request, reply, done) => {
+    void reply.header('X-Request-Id', request.id);
+    done();
+  });
+  return adapter;
+}
+
+export async function setupApp(app: NestFastifyApplication): Promise<void> {
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('KeyPears node')
+      .setDescription('Federated key directory and hybrid X25519 + ML-KEM-768 key exchange. See docs/protocol.md.')
+      .setVersion(NODE_VERSION)
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', yamlDocumentUrl: 'api/docs-yaml' });
+  await app.init();
+  // Only JSON bodies are accepted (415 otherwise): drop the text and form parsers that
+  // Fastify and the Nest adapter install by default.
+  app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
+}
+
+export interface RunningNode {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  /** The address actually listened on (useful with PORT=0). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Opens the database (embedded when DATABASE_URL is unset), migrates it, and listens. */
+export async function createNode(config: AppConfig): Promise<RunningNode> {
+  const logger = createLogger(config);
+  const connection = await openDatabase(config);
+  try {
+    await migrate(connection.poolConfig);
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forRoot(config, connection),
+      createAdapter(logger),
+      // rawBody: signed requests are verified over the exact bytes received.
+      { logger: new NestPinoLogger(logger), rawBody: true },
+    );
+    await setupApp(app);
+    await app.listen(config.port, config.host);
+    const address = app.getHttpServer().address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    if (config.dev) {
+      logger.warn('KEYPEARS_DEV=1: plain HTTP and loopback/private peers are allowed. Never use this in production.');
+    }
+    if (!config.dev && config.publicUrl.startsWith('http:')) {
+      logger.warn(`KEYPEARS_PUBLIC_URL ${config.publicUrl} is plain HTTP: other nodes will only federate over HTTPS.`);
+    }
+    logger.info(`KeyPears node ${NODE_VERSION} listening on http://${host}:${port} as ${config.publicUrl}`);
+    let closed = false;
+    return {
+      app,
+      config,
+      url: `http://${host}:${port}`,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await app.close();
+        await connection.close();
+      },
+    };
+  } catch (e) {
+    await connection.close();
+    throw e;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The node's one error boundary. Every error leaves as `{"error": {"code", "message"}}`
+ * with the status of its code; framework errors (unknown route, malformed JSON, oversized or
+ * wrongly typed bodies) are translated to the same shape; anything unexpected is logged
+ * with its stack and answered as a generic 500, never with internal details.
+ */
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isKeyPearsError } from '../protocol/errors.js';
+import { errorBody } from './error-body.js';
+import { statusForCode } from './error-status.js';
+
+interface Translated {
+  status: number;
+  code: string;
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+/** Fastify's own errors carry a `code` like FST_ERR_CTP_INVALID_JSON_BODY. */
+const FASTIFY_ERRORS: Record<string, Omit<Translated, 'message'> & { message?: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json', message: 'request body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json', message: 'request body is empty' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    message: 'content type must be application/json',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', message: 'invalid Content-Length' },
+};
+
+const HTTP_CODES: Record<number, string> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ErrorBoundary');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const reply = ctx.getResponse<FastifyReply>();
+    const request = ctx.getRequest<FastifyRequest>();
+    const t = this.translate(exception, request);
+    if (t.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(t.retryAfterSeconds));
+    void reply.status(t.status).header('Content-Type', 'application/json; charset=utf-8');
+    void reply.send(errorBody(t.code, t.message, t.retryAfterSeconds));
+  }
+
+  private translate(exception: unknown, request: FastifyRequest): Translated {
+    if (isKeyPearsError(exception)) {
+      const status = statusForCode(exception.code);
+      if (status === undefined) return this.internal(exception, request);
+      if (status >= 500) this.logger.warn(`${exception.code}: ${exception.message}`);
+      const retry = exception.details?.retryAfterSeconds;
+      return {
+        status,
+        code: exception.code,
+        message: exception.message,
+        retryAfterSeconds: typeof retry === 'number' ? retry : undefined,
+      };
+    }
+    // The Fastify adapter wraps Fastify's own errors in an HttpException with the original as `cause`.
+    const raw = exception as { code?: unknown; cause?: { code?: unknown } } | undefined;
+    const fastifyCode = raw?.code ?? raw?.cause?.code;
+    if (typeof fastifyCode === 'string' && FASTIFY_ERRORS[fastifyCode]) {
+      const known = FASTIFY_ERRORS[fastifyCode];
+      return { status: known.status, code: known.code, message: known.message ?? known.code };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status >= 500) return this.internal(exception, request);
+      const code = HTTP_CODES[status] ?? 'invalid_request';
+      const message =
+        status === 404 ? `no route for ${request.method} ${request.url.split('?')[0]}` : exception.message;
+      return { status, code, message };
+    }
+    const statusCode = (exception as { statusCode?: unknown })?.statusCode;
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+      return { status: statusCode, code: HTTP_CODES[statusCode] ?? 'invalid_request', message: 'bad request' };
+    }
+    return this.internal(exception, request);
+  }
+
+  private internal(exception: unknown, request: FastifyRequest): Translated {
+    this.logger.error(
+      `unhandled error on ${request.method} ${request.url}`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    return { status: 500, code: 'internal_error', message: 'internal error' };
+  }
+}

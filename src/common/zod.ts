@@ -1,0 +1,60 @@
+/**
+ * Request validation and OpenAPI documentation from one zod schema: the wire schemas of
+ * src/protocol are the single source of truth for both.
+ */
+import { applyDecorators, PipeTransform } from '@nestjs/common';
+import { ApiBody, ApiResponse } from '@nestjs/swagger';
+import { z } from 'zod';
+import { KeyPearsError } from '../protocol/errors.js';
+
+export function formatZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Parses a value or throws `invalid_request` (400) naming the offending fields. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new KeyPearsError('invalid_request', formatZodError(result.error));
+  return result.data;
+}
+
+export class ZodPipe<T extends z.ZodType> implements PipeTransform<unknown, z.output<T>> {
+  constructor(private readonly schema: T) {}
+  transform(value: unknown): z.output<T> {
+    return parseWith(this.schema, value);
+  }
+}
+
+// OpenAPI 3.0 JSON Schema for swagger; `io: 'input'` documents what clients send.
+const openApi = (schema: z.ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'any' }) as Record<string, unknown>;
+
+export const ApiZodBody = (schema: z.ZodType) => ApiBody({ schema: openApi(schema, 'input') });
+
+export const ApiZodResponse = (status: number, schema: z.ZodType, description?: string) =>
+  ApiResponse({ status, description, schema: openApi(schema, 'output') });
+
+/** Documents the SPEC §9 error shape for the given statuses. */
+export const ApiErrors = (...statuses: number[]) =>
+  applyDecorators(
+    ...statuses.map((status) =>
+      ApiResponse({
+        status,
+        description: 'error',
+        schema: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+            },
+          },
+        },
+      }),
+    ),
+  );

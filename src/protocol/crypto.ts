@@ -1,0 +1,151 @@
+/**
+ * The cryptographic primitives of the protocol, as a few verbs over Uint8Array. Thin,
+ * input-checking wrappers around the audited noble libraries; nothing here is home-made.
+ */
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { KeyPearsError } from './errors.js';
+
+export const ED25519_PUBLIC_KEY_LENGTH = 32;
+export const ED25519_SECRET_KEY_LENGTH = 32;
+export const ED25519_SIGNATURE_LENGTH = 64;
+export const X25519_KEY_LENGTH = 32;
+export const MLKEM768_PUBLIC_KEY_LENGTH = 1184;
+export const MLKEM768_SECRET_KEY_LENGTH = 2400;
+export const MLKEM768_CIPHERTEXT_LENGTH = 1088;
+export const SHARED_SECRET_LENGTH = 32;
+
+export interface KeyPair {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+}
+
+function requireLength(bytes: Uint8Array, length: number, field: string, code = 'invalid_key'): void {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
+    throw new KeyPearsError(code, `${field} must be ${length} bytes`);
+  }
+}
+
+export const randomBytes = (length: number): Uint8Array => nobleRandomBytes(length);
+
+// --- Ed25519 (RFC 8032) ---------------------------------------------------------------
+
+export function ed25519Keygen(seed?: Uint8Array): KeyPair {
+  const secretKey = seed ?? nobleRandomBytes(ED25519_SECRET_KEY_LENGTH);
+  requireLength(secretKey, ED25519_SECRET_KEY_LENGTH, 'Ed25519 secret key');
+  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+}
+
+export function ed25519PublicKey(secretKey: Uint8Array): Uint8Array {
+  requireLength(secretKey, ED25519_SECRET_KEY_LENGTH, 'Ed25519 secret key');
+  return ed25519.getPublicKey(secretKey);
+}
+
+export function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  requireLength(secretKey, ED25519_SECRET_KEY_LENGTH, 'Ed25519 secret key');
+  return ed25519.sign(message, secretKey);
+}
+
+/** Strict verification (RFC 8032 / ZIP-215 off): returns false for any bad input, never throws. */
+export function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature?.length !== ED25519_SIGNATURE_LENGTH || publicKey?.length !== ED25519_PUBLIC_KEY_LENGTH) {
+    return false;
+  }
+  try {
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+/** True when the bytes decode to a valid Ed25519 point (a usable public key). */
+export function isValidEd25519PublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey?.length !== ED25519_PUBLIC_KEY_LENGTH) return false;
+  try {
+    ed25519.Point.fromBytes(publicKey);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// --- X25519 (RFC 7748) ----------------------------------------------------------------
+
+export function x25519Keygen(seed?: Uint8Array): KeyPair {
+  const secretKey = seed ?? nobleRandomBytes(X25519_KEY_LENGTH);
+  requireLength(secretKey, X25519_KEY_LENGTH, 'X25519 secret key');
+  return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+}
+
+export function x25519PublicKey(secretKey: Uint8Array): Uint8Array {
+  requireLength(secretKey, X25519_KEY_LENGTH, 'X25519 secret key');
+  return x25519.getPublicKey(secretKey);
+}
+
+/** X25519 shared secret; refuses low-order peer keys (an all-zero result). */
+export function x25519SharedSecret(secretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
+  requireLength(secretKey, X25519_KEY_LENGTH, 'X25519 secret key');
+  requireLength(peerPublicKey, X25519_KEY_LENGTH, 'X25519 public key');
+  try {
+    return x25519.getSharedSecret(secretKey, peerPublicKey);
+  } catch {
+    throw new KeyPearsError('invalid_key', 'X25519 public key is of low order');
+  }
+}
+
+// --- ML-KEM-768 (FIPS 203) ------------------------------------------------------------
+
+/** `seed` is 64 bytes (d || z) for deterministic test vectors. */
+export function mlkem768Keygen(seed?: Uint8Array): KeyPair {
+  if (seed) requireLength(seed, 64, 'ML-KEM-768 seed');
+  return ml_kem768.keygen(seed);
+}
+
+/** FIPS 203 encapsulation key check (length and modulus), without throwing. */
+export function isValidMlkem768PublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey?.length !== MLKEM768_PUBLIC_KEY_LENGTH) return false;
+  try {
+    ml_kem768.encapsulate(publicKey, new Uint8Array(32));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `randomness` (32 bytes) only for test vectors. */
+export function mlkem768Encapsulate(
+  publicKey: Uint8Array,
+  randomness?: Uint8Array,
+): { cipherText: Uint8Array; sharedSecret: Uint8Array } {
+  requireLength(publicKey, MLKEM768_PUBLIC_KEY_LENGTH, 'ML-KEM-768 public key');
+  try {
+    return ml_kem768.encapsulate(publicKey, randomness);
+  } catch {
+    throw new KeyPearsError('invalid_key', 'ML-KEM-768 public key is malformed');
+  }
+}
+
+export function mlkem768Decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  requireLength(cipherText, MLKEM768_CIPHERTEXT_LENGTH, 'ML-KEM-768 ciphertext');
+  requireLength(secretKey, MLKEM768_SECRET_KEY_LENGTH, 'ML-KEM-768 secret key');
+  return ml_kem768.decapsulate(cipherText, secretKey);
+}
+
+// --- Hashes and KDFs ------------------------------------------------------------------
+
+export const sha256 = (data: Uint8Array): Uint8Array => nobleSha256(data);
+
+/** BLAKE3 with a 32-byte (default) or longer extendable output. */
+export const blake3 = (data: Uint8Array, outputLength = 32): Uint8Array =>
+  nobleBlake3(data, { dkLen: outputLength });
+
+/** HKDF-SHA256 (RFC 5869). */
+export const hkdfSha256 = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array =>
+  hkdf(nobleSha256, ikm, salt, info, length);
+
+export const hmacSha256 = (key: Uint8Array, message: Uint8Array): Uint8Array => hmac(nobleSha256, key, message);

@@ -1,0 +1,135 @@
+/**
+ * The node's HTTP surface end to end: a real node on a fresh database, driven over HTTP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { blake3 } from '../src/protocol/crypto.js';
+import { toHex, utf8 } from '../src/protocol/encoding.js';
+import { startTestNode, type TestNode } from './support/test-node.js';
+
+let t: TestNode;
+
+beforeAll(async () => {
+  t = await startTestNode();
+});
+
+afterAll(async () => {
+  await t?.destroy();
+});
+
+const post = (path: string, body: string, contentType = 'application/json') =>
+  fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+
+async function expectError(res: Response, status: number, code: string): Promise<void> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe('string');
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js):\d+/);
+}
+
+describe('POST /api/blake3', () => {
+  it('hashes UTF-8 text', async () => {
+    const res = await post('/api/blake3', JSON.stringify({ data: 'Hello, KeyPears!' }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ hash: toHex(blake3(utf8('Hello, KeyPears!'))) });
+  });
+
+  it('hashes the empty string to the published BLAKE3 value', async () => {
+    const res = await post('/api/blake3', JSON.stringify({ data: '' }));
+    expect(await res.json()).toEqual({ hash: 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262' });
+  });
+
+  it('hashes multi-byte characters as UTF-8', async () => {
+    const res = await post('/api/blake3', JSON.stringify({ data: 'pear 🍐 poire' }));
+    expect(await res.json()).toEqual({ hash: toHex(blake3(utf8('pear 🍐 poire'))) });
+  });
+
+  it('refuses malformed JSON with 400 invalid_json', async () => {
+    await expectError(await post('/api/blake3', '{"data":'), 400, 'invalid_json');
+  });
+
+  it('refuses a missing field with 400 invalid_request', async () => {
+    await expectError(await post('/api/blake3', '{}'), 400, 'invalid_request');
+  });
+
+  it('refuses a non-string field and unknown fields with 400', async () => {
+    await expectError(await post('/api/blake3', '{"data":42}'), 400, 'invalid_request');
+    await expectError(await post('/api/blake3', '{"data":"a","extra":1}'), 400, 'invalid_request');
+    await expectError(await post('/api/blake3', '["data"]'), 400, 'invalid_request');
+  });
+
+  it('refuses a wrong content type with 415', async () => {
+    await expectError(await post('/api/blake3', 'data=x', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type');
+    await expectError(await post('/api/blake3', 'x', 'text/plain'), 415, 'unsupported_media_type');
+  });
+
+  it('refuses a 1 MiB body with 413', async () => {
+    const res = await post('/api/blake3', JSON.stringify({ data: 'a'.repeat(1024 * 1024) }));
+    await expectError(res, 413, 'payload_too_large');
+  });
+
+  it('refuses data over 64 KiB with 413 but accepts exactly 64 KiB', async () => {
+    await expectError(await post('/api/blake3', JSON.stringify({ data: 'a'.repeat(64 * 1024 + 1) })), 413, 'payload_too_large');
+    const ok = await post('/api/blake3', JSON.stringify({ data: 'a'.repeat(64 * 1024) }));
+    expect(ok.status).toBe(200);
+  });
+});
+
+describe('errors and docs', () => {
+  it('answers unknown routes with 404 in the error shape', async () => {
+    await expectError(await fetch(`${t.url}/api/nope`), 404, 'not_found');
+  });
+
+  it('serves a valid OpenAPI 3 document describing every route', async () => {
+    const res = await fetch(`${t.url}/api/docs-json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/blake3', '/api/health']));
+  });
+
+  it('serves Swagger UI', async () => {
+    const res = await fetch(`${t.url}/api/docs`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/swagger/i);
+  });
+
+  it('echoes a request id', async () => {
+    const res = await fetch(`${t.url}/api/health`, { headers: { 'x-request-id': 'abc-123' } });
+    expect(res.headers.get('x-request-id')).toBe('abc-123');
+    const fresh = await fetch(`${t.url}/api/health`);
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('GET /api/health and persistence', () => {
+  it('reports the database as up', async () => {
+    const res = await fetch(`${t.url}/api/health`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; database: { status: string; kind: string } };
+    expect(body.status).toBe('ok');
+    expect(body.database).toEqual({ status: 'up', kind: t.database.embedded ? 'embedded' : 'postgresql' });
+  });
+
+  it('records the applied migrations the way Prisma Migrate does', async () => {
+    if (!t.database.poolConfig) return; // the embedded database is private to the node
+    const client = new pg.Client(t.database.poolConfig);
+    await client.connect();
+    const { rows } = await client.query('SELECT migration_name, checksum, finished_at FROM "_prisma_migrations"');
+    await client.end();
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(row.finished_at).not.toBeNull();
+    }
+  });
+
+  it('keeps serving after a restart on the same database', async () => {
+    await t.restart();
+    const res = await fetch(`${t.url}/api/health`);
+    expect(res.status).toBe(200);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * A fresh, migrated database for one test file (or one node in an end-to-end test): a new
+ * database on the PostgreSQL server of DATABASE_URL, or a copy of the migrated embedded
+ * template. `config` is what to merge into the node's AppConfig.
+ */
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedDatabase } from '../../src/database/embedded-database.js';
+import { migrate } from '../../src/database/migrator.js';
+
+const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Builds the migrated embedded template once (initdb inside WebAssembly takes seconds);
+ * a lock directory keeps parallel Jest workers from building it twice.
+ */
+async function ensureTemplate(template: string): Promise<void> {
+  const ready = `${template}.ready`;
+  if (await exists(ready)) return;
+  const lock = `${template}.lock`;
+  try {
+    await mkdir(lock);
+  } catch {
+    while (!(await exists(ready))) await new Promise((r) => setTimeout(r, 100));
+    return;
+  }
+  const db = await startEmbeddedDatabase(template);
+  try {
+    await migrate(db.poolConfig);
+  } finally {
+    await db.stop();
+  }
+  await writeFile(ready, '');
+}
+
+export interface TestDatabase {
+  config: { databaseUrl: string | undefined; dataDir: string };
+  /** For tests that talk to the database directly (only on PostgreSQL servers). */
+  poolConfig: pg.PoolConfig | undefined;
+  embedded: boolean;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kp-node-'));
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const template = process.env.KEYPEARS_TEST_TEMPLATE_DIR;
+    if (!template) throw new Error('the embedded test template is missing (jest globalSetup did not run)');
+    await ensureTemplate(template);
+    await cp(template, dataDir, { recursive: true });
+    return {
+      config: { databaseUrl: undefined, dataDir },
+      poolConfig: undefined,
+      embedded: true,
+      drop: () => rm(dataDir, { recursive: true, force: true }),
+    };
+  }
+  const name = `kp_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  await migrate({ connectionString: databaseUrl });
+  return {
+    config: { databaseUrl, dataDir },
+    poolConfig: { connectionString: databaseUrl },
+    embedded: false,
+    async drop() {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
