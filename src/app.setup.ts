@@ -53,7 +53,10 @@ export async function setupApp(app: NestFastifyApplication): Promise<void> {
       .setVersion(NODE_VERSION)
       .build(),
   );
-  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', yamlDocumentUrl: 'api/docs-yaml' });
+  SwaggerModule.setup('api/docs', app, document, {
+    jsonDocumentUrl: 'api/docs-json',
+    yamlDocumentUrl: 'api/docs-yaml',
+  });
   await app.init();
   // Only JSON bodies are accepted (415 otherwise): drop the text and form parsers that
   // Fastify and the Nest adapter install by default.

@@ -62,7 +62,11 @@ describe('POST /api/blake3', () => {
   });
 
   it('refuses a wrong content type with 415', async () => {
-    await expectError(await post('/api/blake3', 'data=x', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type');
+    await expectError(
+      await post('/api/blake3', 'data=x', 'application/x-www-form-urlencoded'),
+      415,
+      'unsupported_media_type',
+    );
     await expectError(await post('/api/blake3', 'x', 'text/plain'), 415, 'unsupported_media_type');
   });
 
@@ -72,7 +76,11 @@ describe('POST /api/blake3', () => {
   });
 
   it('refuses data over 64 KiB with 413 but accepts exactly 64 KiB', async () => {
-    await expectError(await post('/api/blake3', JSON.stringify({ data: 'a'.repeat(64 * 1024 + 1) })), 413, 'payload_too_large');
+    await expectError(
+      await post('/api/blake3', JSON.stringify({ data: 'a'.repeat(64 * 1024 + 1) })),
+      413,
+      'payload_too_large',
+    );
     const ok = await post('/api/blake3', JSON.stringify({ data: 'a'.repeat(64 * 1024) }));
     expect(ok.status).toBe(200);
   });

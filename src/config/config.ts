@@ -103,7 +103,10 @@ export function loadConfig(env: Env): AppConfig {
 
   const databaseUrl = nonEmpty(env, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL', 'must start with postgresql:// (or leave it unset for the embedded database)');
+    throw new ConfigError(
+      'DATABASE_URL',
+      'must start with postgresql:// (or leave it unset for the embedded database)',
+    );
   }
 
   const domains = (nonEmpty(env, 'KEYPEARS_DOMAINS') ?? 'localhost').split(',').map((d) => {

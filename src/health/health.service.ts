@@ -22,7 +22,10 @@ export class HealthService {
     return {
       status: 'ok' as const,
       version: NODE_VERSION,
-      database: { status: 'up' as const, kind: this.connection.embedded ? ('embedded' as const) : ('postgresql' as const) },
+      database: {
+        status: 'up' as const,
+        kind: this.connection.embedded ? ('embedded' as const) : ('postgresql' as const),
+      },
       domains: this.config.domains,
     };
   }

@@ -141,8 +141,7 @@ export function mlkem768Decapsulate(cipherText: Uint8Array, secretKey: Uint8Arra
 export const sha256 = (data: Uint8Array): Uint8Array => nobleSha256(data);
 
 /** BLAKE3 with a 32-byte (default) or longer extendable output. */
-export const blake3 = (data: Uint8Array, outputLength = 32): Uint8Array =>
-  nobleBlake3(data, { dkLen: outputLength });
+export const blake3 = (data: Uint8Array, outputLength = 32): Uint8Array => nobleBlake3(data, { dkLen: outputLength });
 
 /** HKDF-SHA256 (RFC 5869). */
 export const hkdfSha256 = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array =>

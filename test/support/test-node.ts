@@ -19,7 +19,10 @@ export interface TestNode {
   destroy(): Promise<void>;
 }
 
-export async function startTestNode(env: Record<string, string> = {}, overrides: Partial<AppConfig> = {}): Promise<TestNode> {
+export async function startTestNode(
+  env: Record<string, string> = {},
+  overrides: Partial<AppConfig> = {},
+): Promise<TestNode> {
   const database = await createTestDatabase();
   // The port is chosen up front so the public URL is known before the node starts.
   const port = await freePort();

@@ -1,0 +1,35 @@
+// Lint: typescript-eslint's recommended rules on the TypeScript sources; Prettier owns formatting.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'src/generated/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Config is read once in src/config/config.ts; nowhere else may touch the environment.
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'read configuration through src/config/config.ts' },
+      ],
+    },
+  },
+  {
+    files: [
+      'src/config/config.ts',
+      'src/main.ts',
+      'src/cli/**',
+      'src/admin/**',
+      'src/database/migrate-cli.ts',
+      'test/**',
+      'bench/**',
+      'scripts/**',
+      '*.config.*',
+      'prisma.config.ts',
+    ],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+);
