@@ -1,0 +1,58 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadConfig, parseDnsServers } from './config.js';
+
+const fails = (env: Record<string, string>, variable: string) => {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toMatchObject({ code: 'invalid_config' });
+    expect((e as Error).message.startsWith(`${variable}:`)).toBe(true);
+    return;
+  }
+  throw new Error(`expected ${variable} to be refused`);
+};
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      databaseUrl: undefined,
+      host: '127.0.0.1',
+      port: 4273,
+      publicUrl: 'http://127.0.0.1:4273',
+      domains: ['localhost'],
+      dnsServers: [],
+      dev: false,
+      registration: 'invite',
+    });
+    expect(c.dataDir.endsWith('.keypears-node')).toBe(true);
+    expect(loadConfig({ KEYPEARS_DEV: '1' }).registration).toBe('open');
+  });
+
+  it('canonicalises domains and the public URL', () => {
+    const c = loadConfig({
+      KEYPEARS_DOMAINS: 'A.Example, bücher.example,a.example',
+      KEYPEARS_PUBLIC_URL: 'https://kp.example/',
+    });
+    expect(c.domains).toEqual(['a.example', 'xn--bcher-kva.example']);
+    expect(c.publicUrl).toBe('https://kp.example');
+  });
+
+  it('names the variable and the problem', () => {
+    fails({ PORT: 'eighty' }, 'PORT');
+    fails({ PORT: '70000' }, 'PORT');
+    fails({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL');
+    fails({ KEYPEARS_DOMAINS: 'a..b' }, 'KEYPEARS_DOMAINS');
+    fails({ KEYPEARS_PUBLIC_URL: 'ftp://x' }, 'KEYPEARS_PUBLIC_URL');
+    fails({ KEYPEARS_PUBLIC_URL: 'https://user:pw@x' }, 'KEYPEARS_PUBLIC_URL');
+    fails({ KEYPEARS_DEV: 'yes' }, 'KEYPEARS_DEV');
+    fails({ KEYPEARS_REGISTRATION: 'sometimes' }, 'KEYPEARS_REGISTRATION');
+    fails({ KEYPEARS_DNS_SERVERS: '127.0.0.1' }, 'KEYPEARS_DNS_SERVERS');
+  });
+
+  it('parses nameserver lists', () => {
+    expect(parseDnsServers('127.0.0.1:5353, [::1]:53')).toEqual(['127.0.0.1:5353', '[::1]:53']);
+    expect(parseDnsServers(undefined)).toEqual([]);
+    expect(() => parseDnsServers('127.0.0.1:0')).toThrow(/host:port/);
+  });
+});
