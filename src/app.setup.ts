@@ -31,6 +31,8 @@ const requestId = (req: IncomingMessage): string => {
 export function createAdapter(logger: Logger): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    // Route parameters carry addresses (up to 318 characters, more when percent-encoded).
+    routerOptions: { maxParamLength: 1024 },
     trustProxy: false,
     loggerInstance: logger,
     genReqId: requestId,

@@ -40,6 +40,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   bad_signature: 422,
   invalid_key: 422,
   invalid_exchange: 422,
+  proof_expired: 422,
   // 429
   rate_limited: 429,
   // 502 / 503 / 504: something we depend on

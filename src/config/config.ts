@@ -31,6 +31,12 @@ export interface AppConfig {
   exchangeTtlSeconds: number;
   /** Period of the outbox worker's poll when idle. */
   outboxPollMs: number;
+  /** Prekey bundle claims one requester may make for one target address per hour. */
+  claimLimitPerPair: number;
+  /** Prekey bundle claims one source IP address may make per minute. */
+  claimLimitPerSource: number;
+  /** Registration attempts one source IP address may make per hour. */
+  registrationLimitPerSource: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -142,6 +148,9 @@ export function loadConfig(env: Env): AppConfig {
     deliveryHorizonSeconds: integer(env, 'KEYPEARS_DELIVERY_HORIZON_SECONDS', 86_400, 1, 30 * 86_400),
     exchangeTtlSeconds: integer(env, 'KEYPEARS_EXCHANGE_TTL_SECONDS', 7 * 86_400, 60, 365 * 86_400),
     outboxPollMs: integer(env, 'KEYPEARS_OUTBOX_POLL_MS', 1000, 10, 60_000),
+    claimLimitPerPair: integer(env, 'KEYPEARS_CLAIM_LIMIT_PER_PAIR', 10, 1, 1_000_000),
+    claimLimitPerSource: integer(env, 'KEYPEARS_CLAIM_LIMIT_PER_SOURCE', 60, 1, 1_000_000),
+    registrationLimitPerSource: integer(env, 'KEYPEARS_REGISTRATION_LIMIT_PER_SOURCE', 20, 1, 1_000_000),
   };
 }
 

@@ -1,0 +1,17 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '../config/config.js';
+import { ConfigModule } from '../config/config.module.js';
+import type { DatabaseConnection } from '../database/database-connection.js';
+import { DatabaseModule } from '../database/database.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
+
+/** The services operator commands use, without the HTTP server. */
+@Module({})
+export class AdminModule {
+  static forRoot(config: AppConfig, connection: DatabaseConnection): DynamicModule {
+    return {
+      module: AdminModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(connection), IdentityModule],
+    };
+  }
+}

@@ -1,0 +1,35 @@
+/** `admin invite create --domain D [--ttl 7d] [--json]`: mint a single-use registration invite. */
+import { Command, InvalidArgumentError } from 'commander';
+import { InviteService, MAX_INVITE_TTL_SECONDS } from '../identity/invite.service.js';
+import { withAdminContext } from './admin-context.js';
+import type { AdminIo } from './admin-io.js';
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90s`, `30m`, `12h`, `7d`. */
+export function parseTtl(text: string): number {
+  const match = /^([1-9][0-9]{0,6})([smhd])$/.exec(text);
+  if (!match) throw new InvalidArgumentError('expected a duration like 30m, 12h or 7d');
+  const seconds = Number(match[1]) * UNIT_SECONDS[match[2]];
+  if (seconds > MAX_INVITE_TTL_SECONDS) throw new InvalidArgumentError('at most 90d');
+  return seconds;
+}
+
+export function registerInviteCommand(program: Command, io: AdminIo): void {
+  const invite = program.command('invite').description('registration invites (KEYPEARS_REGISTRATION=invite)');
+  invite
+    .command('create')
+    .description('mint a single-use invite for one served domain; the token is shown only once')
+    .requiredOption('--domain <domain>', 'domain the invited address will belong to')
+    .option('--ttl <duration>', 'how long the invite stays valid (30m, 12h, 7d; at most 90d)', parseTtl, 7 * 86_400)
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { domain: string; ttl: number; json?: boolean }) => {
+      const created = await withAdminContext(io.env, (app) => app.get(InviteService).create(opts.domain, opts.ttl));
+      const expiresAt = created.expiresAt.toISOString();
+      if (opts.json) {
+        io.stdout.write(`${JSON.stringify({ token: created.token, domain: created.domain, expiresAt })}\n`);
+      } else {
+        io.stdout.write(`Invite for ${created.domain}, valid until ${expiresAt}:\n${created.token}\n`);
+      }
+    });
+}

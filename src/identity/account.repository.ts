@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { dbBytes } from '../database/db-bytes.js';
+import { isUniqueViolation } from '../database/prisma-errors.js';
+import { PrismaService } from '../database/prisma.service.js';
+import type { Account } from '../generated/prisma/client.js';
+import { KeyPearsError } from '../protocol/errors.js';
+
+export interface NewAccount {
+  address: string;
+  domain: string;
+  identityKey: Uint8Array;
+  /** The registration proof, kept in the key history as the identity key's own statement. */
+  proof: Uint8Array;
+  identityDhKey: { id: number; publicKey: Uint8Array; signature: Uint8Array };
+}
+
+/** The part of an account that authenticates its requests. */
+export interface AccountKey {
+  id: string;
+  address: string;
+  identityKey: Uint8Array;
+}
+
+@Injectable()
+export class AccountRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  findByAddress(address: string): Promise<Account | null> {
+    return this.prisma.account.findUnique({ where: { address } });
+  }
+
+  findKeyByAddress(address: string): Promise<AccountKey | null> {
+    return this.prisma.account.findUnique({
+      where: { address },
+      select: { id: true, address: true, identityKey: true },
+    });
+  }
+
+  /**
+   * Creates an account and the first entries of its key history in one transaction. With
+   * `inviteTokenHash`, the invite is consumed in the same transaction, so a registration that
+   * fails (for instance because the address is taken) leaves the invite usable.
+   *
+   * @throws KeyPearsError `address_taken` (whatever the interleaving with a concurrent
+   *   registration of the same address) or `invalid_invite`.
+   */
+  async create(account: NewAccount, options: { inviteTokenHash?: string; now: Date }): Promise<Account> {
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        if (options.inviteTokenHash !== undefined) {
+          const { count } = await tx.invite.updateMany({
+            where: {
+              tokenHash: options.inviteTokenHash,
+              domain: account.domain,
+              usedAt: null,
+              expiresAt: { gt: options.now },
+            },
+            data: { usedAt: options.now, usedBy: account.address },
+          });
+          if (count !== 1) throw new KeyPearsError('invalid_invite', 'the invite is unknown, used or expired');
+        }
+        const created = await tx.account.create({
+          data: {
+            address: account.address,
+            domain: account.domain,
+            identityKey: dbBytes(account.identityKey),
+            identityDhKeyId: account.identityDhKey.id,
+            identityDhKey: dbBytes(account.identityDhKey.publicKey),
+            identityDhSignature: dbBytes(account.identityDhKey.signature),
+            createdAt: options.now,
+          },
+        });
+        await tx.keyEvent.createMany({
+          data: [
+            {
+              accountId: created.id,
+              kind: 'identity',
+              keyId: 0,
+              publicKey: dbBytes(account.identityKey),
+              signature: dbBytes(account.proof),
+              createdAt: options.now,
+            },
+            {
+              accountId: created.id,
+              kind: 'identity-dh',
+              keyId: account.identityDhKey.id,
+              publicKey: dbBytes(account.identityDhKey.publicKey),
+              signature: dbBytes(account.identityDhKey.signature),
+              createdAt: options.now,
+            },
+          ],
+        });
+        return created;
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new KeyPearsError('address_taken', `${account.address} is already registered`);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiZodBody, ApiZodResponse } from '../common/zod.js';
+import { RegistrationResponseSchema, type RegistrationResponse } from '../protocol/client-api.js';
+import { RegistrationRequestSchema } from '../protocol/wire.js';
+import { RegistrationService } from './registration.service.js';
+
+@ApiTags('accounts')
+@Controller('api/v1/accounts')
+export class IdentityController {
+  constructor(private readonly registration: RegistrationService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Register an address served by this node, proving possession of its Ed25519 identity key',
+  })
+  @ApiZodBody(RegistrationRequestSchema)
+  @ApiZodResponse(201, RegistrationResponseSchema)
+  @ApiErrors(400, 403, 409, 413, 415, 422, 429)
+  register(@Body() body: unknown, @Ip() ip: string): Promise<RegistrationResponse> {
+    return this.registration.register(body, ip);
+  }
+}

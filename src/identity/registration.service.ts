@@ -1,0 +1,83 @@
+/**
+ * Registration of `local@domain` on the node that serves `domain` (docs/key-directory.md,
+ * "Registration"). The request carries the identity keys and a proof of possession of the
+ * Ed25519 identity key bound to this node and a fresh timestamp.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
+import { parseKeyMaterial } from '../common/key-material.js';
+import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { parseAddress } from '../protocol/address.js';
+import type { RegistrationResponse } from '../protocol/client-api.js';
+import { KeyPearsError } from '../protocol/errors.js';
+import { identityFingerprint } from '../protocol/fingerprint.js';
+import { decodeRegistrationRequest, RegistrationRequestSchema } from '../protocol/wire.js';
+import { AccountRepository } from './account.repository.js';
+import { inviteTokenHash } from './invite.service.js';
+
+/** How far the proof's timestamp may be from the node's clock, either way. */
+export const REGISTRATION_PROOF_MAX_AGE_SECONDS = 300;
+
+@Injectable()
+export class RegistrationService {
+  constructor(
+    private readonly accounts: AccountRepository,
+    private readonly rateLimits: RateLimitService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * @throws KeyPearsError `rate_limited`, `invalid_request`, `invalid_key`, `domain_not_served`,
+   *   `registration_closed`, `invite_required`, `invalid_invite`, `proof_expired`,
+   *   `bad_signature` or `address_taken`.
+   */
+  async register(body: unknown, sourceIp: string): Promise<RegistrationResponse> {
+    await this.rateLimits.consume(
+      `register:source:${sourceIp}`,
+      { limit: this.config.registrationLimitPerSource, windowSeconds: 3600 },
+      'registrations from this address',
+    );
+    const request = parseKeyMaterial(RegistrationRequestSchema, body);
+    const { domain } = parseAddress(request.address);
+    if (!this.config.domains.includes(domain)) {
+      throw new KeyPearsError('domain_not_served', `this node does not serve ${domain}`);
+    }
+    if (this.config.registration === 'closed') {
+      throw new KeyPearsError('registration_closed', 'this node does not accept registrations');
+    }
+    if (this.config.registration === 'invite' && request.invite === undefined) {
+      throw new KeyPearsError('invite_required', 'this node registers new addresses by invite only');
+    }
+    const now = this.clock.now();
+    if (Math.abs(Math.floor(now.getTime() / 1000) - request.timestamp) > REGISTRATION_PROOF_MAX_AGE_SECONDS) {
+      throw new KeyPearsError(
+        'proof_expired',
+        `the registration proof must be made within ${REGISTRATION_PROOF_MAX_AGE_SECONDS} seconds of the node's clock`,
+      );
+    }
+    const registration = decodeRegistrationRequest(request, this.config.publicUrl);
+    await this.accounts.create(
+      {
+        address: registration.address,
+        domain,
+        identityKey: registration.identityKey,
+        proof: registration.proof,
+        identityDhKey: registration.identityDhKey,
+      },
+      {
+        now,
+        inviteTokenHash:
+          this.config.registration === 'invite' && registration.invite !== undefined
+            ? inviteTokenHash(registration.invite)
+            : undefined,
+      },
+    );
+    return {
+      address: registration.address,
+      fingerprint: identityFingerprint(registration.identityKey),
+      node: this.config.publicUrl,
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiSignedRequest } from '../auth/api-signed-request.js';
+import { CurrentAccount, type AuthenticatedAccount } from '../auth/authenticated-account.js';
+import { ClientAuthGuard } from '../auth/client-auth.guard.js';
+import { ApiErrors, ApiZodBody, ApiZodResponse } from '../common/zod.js';
+import { AccountStatusSchema, type AccountStatus } from '../protocol/client-api.js';
+import { PrekeyUploadSchema } from '../protocol/wire.js';
+import { KeysService } from './keys.service.js';
+
+@ApiTags('accounts')
+@Controller('api/v1/accounts/me')
+@UseGuards(ClientAuthGuard)
+export class AccountKeysController {
+  constructor(private readonly keys: KeysService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'The signer’s account: remaining one-time prekeys and current long-lived keys' })
+  @ApiSignedRequest()
+  @ApiZodResponse(200, AccountStatusSchema)
+  status(@CurrentAccount() account: AuthenticatedAccount): Promise<AccountStatus> {
+    return this.keys.status(account);
+  }
+
+  @Post('prekeys')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Publish prekeys: signed prekey, one-time X25519 and ML-KEM-768 batches (≤ 100 each), last-resort key',
+  })
+  @ApiSignedRequest()
+  @ApiZodBody(PrekeyUploadSchema)
+  @ApiZodResponse(200, AccountStatusSchema)
+  @ApiErrors(400, 409, 413, 415, 422)
+  publish(@CurrentAccount() account: AuthenticatedAccount, @Body() body: unknown): Promise<AccountStatus> {
+    return this.keys.publish(account, body);
+  }
+}

@@ -1,0 +1,41 @@
+import { Controller, Get, HttpCode, Ip, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiSignedRequest } from '../auth/api-signed-request.js';
+import { CurrentAccount, type AuthenticatedAccount } from '../auth/authenticated-account.js';
+import { ClientAuthGuard } from '../auth/client-auth.guard.js';
+import { ApiErrors, ApiZodResponse } from '../common/zod.js';
+import { PrekeyBundleSchema, PublicIdentitySchema, type PrekeyBundle, type PublicIdentity } from '../protocol/wire.js';
+import { KeysService } from './keys.service.js';
+
+@ApiTags('identities')
+@Controller('api/v1/identities')
+export class IdentitiesController {
+  constructor(private readonly keys: KeysService) {}
+
+  @Get(':address')
+  @ApiOperation({ summary: 'Public identity of a local address (identity keys, signed prekey, last-resort key)' })
+  @ApiParam({ name: 'address', example: 'alice@example.com' })
+  @ApiZodResponse(200, PublicIdentitySchema)
+  @ApiErrors(400, 404)
+  lookup(@Param('address') address: string): Promise<PublicIdentity> {
+    return this.keys.lookupPublicIdentity(address);
+  }
+
+  @Post(':address/claim')
+  @HttpCode(200)
+  @UseGuards(ClientAuthGuard)
+  @ApiOperation({
+    summary: 'Claim a prekey bundle: consumes one one-time prekey of each kind, or answers with the last-resort keys',
+  })
+  @ApiParam({ name: 'address', example: 'bob@example.com' })
+  @ApiSignedRequest()
+  @ApiZodResponse(200, PrekeyBundleSchema)
+  @ApiErrors(400, 404, 429)
+  claim(
+    @Param('address') address: string,
+    @CurrentAccount() account: AuthenticatedAccount,
+    @Ip() ip: string,
+  ): Promise<PrekeyBundle> {
+    return this.keys.claimBundle(address, { address: account.address, source: ip });
+  }
+}

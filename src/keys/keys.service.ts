@@ -1,0 +1,182 @@
+/**
+ * The key directory (docs/key-directory.md): publishing prekeys, the owner's view of them,
+ * public lookup and the claim of a prekey bundle. Lookup and claim are also what the
+ * federation layer serves to other nodes.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
+import { parseKeyMaterial } from '../common/key-material.js';
+import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import type { Account } from '../generated/prisma/client.js';
+import type { AccountKey } from '../identity/account.repository.js';
+import { parseAddress } from '../protocol/address.js';
+import type { AccountStatus } from '../protocol/client-api.js';
+import { KeyPearsError } from '../protocol/errors.js';
+import { identityFingerprint } from '../protocol/fingerprint.js';
+import {
+  decodePrekeyUpload,
+  encodeKeyRecord,
+  MAX_PREKEYS_PER_UPLOAD,
+  PrekeyUploadSchema,
+  type KeyRecord,
+  type PrekeyBundle,
+  type PublicIdentity,
+} from '../protocol/wire.js';
+import { PrekeyRepository, type OneTimePrekeyCounts } from './prekey.repository.js';
+
+/** Most one-time prekeys of each kind stored for one account. */
+export const MAX_ONE_TIME_PREKEYS = 1000;
+
+/** Who asks for a bundle: an address (local or remote) and where the request came from. */
+export interface ClaimRequester {
+  address: string;
+  /** The client's IP address, or the requesting node for federated claims. */
+  source: string;
+}
+
+/** The one answer for every address that has no usable identity here, so lookups are not an oracle. */
+const notFound = () => new KeyPearsError('not_found', 'no such address');
+
+type CompleteAccount = Account & {
+  [
+    K in
+      | 'signedPrekeyId'
+      | 'signedPrekey'
+      | 'signedPrekeySignature'
+      | 'pqLastResortId'
+      | 'pqLastResort'
+      | 'pqLastResortSignature'
+  ]: NonNullable<Account[K]>;
+};
+
+/** An account can be looked up once it has published a signed prekey and a last-resort key. */
+const isComplete = (a: Account): a is CompleteAccount =>
+  a.signedPrekeyId !== null &&
+  a.signedPrekey !== null &&
+  a.signedPrekeySignature !== null &&
+  a.pqLastResortId !== null &&
+  a.pqLastResort !== null &&
+  a.pqLastResortSignature !== null;
+
+const wireRecord = (id: number, publicKey: Uint8Array, signature: Uint8Array) =>
+  encodeKeyRecord({ id, publicKey, signature });
+
+@Injectable()
+export class KeysService {
+  constructor(
+    private readonly prekeys: PrekeyRepository,
+    private readonly rateLimits: RateLimitService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async status(owner: AccountKey): Promise<AccountStatus> {
+    const account = await this.prekeys.findAccountById(owner.id);
+    if (!account) throw notFound();
+    const counts = await this.prekeys.countOneTimePrekeys(owner.id);
+    return {
+      address: account.address,
+      fingerprint: identityFingerprint(account.identityKey),
+      oneTimePrekeys: counts.x25519,
+      pqOneTimePrekeys: counts.mlkem768,
+      maxOneTimePrekeys: MAX_ONE_TIME_PREKEYS,
+      signedPrekey:
+        account.signedPrekeyId !== null && account.signedPrekeyAt !== null
+          ? { id: account.signedPrekeyId, publishedAt: account.signedPrekeyAt.toISOString() }
+          : null,
+      pqLastResort: account.pqLastResortId !== null ? { id: account.pqLastResortId } : null,
+    };
+  }
+
+  /**
+   * Verifies and stores an upload by the account's owner, all or nothing.
+   *
+   * @throws KeyPearsError `payload_too_large` (a batch over 100), `invalid_request`,
+   *   `invalid_key`, `bad_signature`, `prekey_limit` or `conflict`.
+   */
+  async publish(owner: AccountKey, body: unknown): Promise<AccountStatus> {
+    for (const field of ['oneTimePrekeys', 'pqOneTimePrekeys'] as const) {
+      const batch = (body as Record<string, unknown> | null)?.[field];
+      if (Array.isArray(batch) && batch.length > MAX_PREKEYS_PER_UPLOAD) {
+        throw new KeyPearsError(
+          'payload_too_large',
+          `${field}: at most ${MAX_PREKEYS_PER_UPLOAD} keys per upload, got ${batch.length}`,
+        );
+      }
+    }
+    const upload = decodePrekeyUpload(parseKeyMaterial(PrekeyUploadSchema, body), owner.address, owner.identityKey);
+    await this.prekeys.storeUpload(owner.id, upload, this.clock.now(), (stored: OneTimePrekeyCounts) => {
+      const check = (kind: string, current: number, added: number) => {
+        if (current + added > MAX_ONE_TIME_PREKEYS) {
+          throw new KeyPearsError(
+            'prekey_limit',
+            `${kind}: ${current} stored + ${added} uploaded exceeds the limit of ${MAX_ONE_TIME_PREKEYS}`,
+          );
+        }
+      };
+      check('oneTimePrekeys', stored.x25519, upload.oneTimePrekeys.length);
+      check('pqOneTimePrekeys', stored.mlkem768, upload.pqOneTimePrekeys.length);
+    });
+    return this.status(owner);
+  }
+
+  /**
+   * The public identity of a local address, without consuming anything.
+   *
+   * @throws KeyPearsError `invalid_address`, or `not_found` (the same for unknown addresses,
+   *   addresses of domains this node does not serve, and accounts without published prekeys).
+   */
+  async lookupPublicIdentity(address: string): Promise<PublicIdentity> {
+    return publicIdentity(await this.findComplete(parseAddress(address).canonical));
+  }
+
+  /**
+   * A prekey bundle for `address`, consuming one one-time prekey of each kind atomically, or
+   * the last-resort keys when they are used up (`usedLastResort`). Rate-limited per
+   * (requester, target) pair and per source.
+   *
+   * @throws KeyPearsError `invalid_address`, `rate_limited` or `not_found`.
+   */
+  async claimBundle(address: string, requester: ClaimRequester): Promise<PrekeyBundle> {
+    const target = parseAddress(address).canonical;
+    await this.rateLimits.consume(
+      `claim:source:${requester.source}`,
+      { limit: this.config.claimLimitPerSource, windowSeconds: 60 },
+      'bundle claims from this source',
+    );
+    await this.rateLimits.consume(
+      `claim:pair:${requester.address}>${target}`,
+      { limit: this.config.claimLimitPerPair, windowSeconds: 3600 },
+      `bundle claims for ${target}`,
+    );
+    const account = await this.findComplete(target);
+    const claimed = await this.prekeys.claimOneTimePrekeys(account.id);
+    const encode = (r: KeyRecord | undefined) => (r ? encodeKeyRecord(r) : undefined);
+    const bundle: PrekeyBundle = { ...publicIdentity(account), usedLastResort: claimed.pqOneTimePrekey === undefined };
+    const oneTimePrekey = encode(claimed.oneTimePrekey);
+    const pqOneTimePrekey = encode(claimed.pqOneTimePrekey);
+    if (oneTimePrekey) bundle.oneTimePrekey = oneTimePrekey;
+    if (pqOneTimePrekey) bundle.pqOneTimePrekey = pqOneTimePrekey;
+    return bundle;
+  }
+
+  private async findComplete(canonical: string): Promise<CompleteAccount> {
+    const { domain } = parseAddress(canonical);
+    if (!this.config.domains.includes(domain)) throw notFound();
+    const account = await this.prekeys.findAccountByAddress(canonical);
+    if (!account || !isComplete(account)) throw notFound();
+    return account;
+  }
+}
+
+function publicIdentity(account: CompleteAccount): PublicIdentity {
+  return {
+    address: account.address,
+    identityKey: Buffer.from(account.identityKey).toString('base64url'),
+    identityDhKey: wireRecord(account.identityDhKeyId, account.identityDhKey, account.identityDhSignature),
+    signedPrekey: wireRecord(account.signedPrekeyId, account.signedPrekey, account.signedPrekeySignature),
+    pqLastResort: wireRecord(account.pqLastResortId, account.pqLastResort, account.pqLastResortSignature),
+    fingerprint: identityFingerprint(account.identityKey),
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * A client for one node's client API (docs/key-directory.md). Requests that act for a user are
+ * signed with the user's Ed25519 identity key (RFC 9421, src/protocol/http-signature.ts);
+ * responses are parsed with the wire schemas and every signature in them is verified; error
+ * answers become KeyPearsError with the node's code.
+ */
+import type { z } from 'zod';
+import { parseAddress } from '../protocol/address.js';
+import {
+  AccountStatusSchema,
+  RegistrationResponseSchema,
+  type AccountStatus,
+  type RegistrationResponse,
+} from '../protocol/client-api.js';
+import { utf8 } from '../protocol/encoding.js';
+import { KeyPearsError } from '../protocol/errors.js';
+import { signRequest } from '../protocol/http-signature.js';
+import {
+  decodeBundle,
+  decodePublicIdentity,
+  parseWire,
+  type DecodedPrekeyBundle,
+  type DecodedPublicIdentity,
+  type PrekeyUpload,
+  type RegistrationRequest,
+} from '../protocol/wire.js';
+
+export interface Signer {
+  /** Canonical address: the key id of signed requests. */
+  address: string;
+  /** Ed25519 identity secret key. */
+  secretKey: Uint8Array;
+}
+
+export interface NodeClientOptions {
+  /** The node's base URL, exactly as it knows itself (its public URL). */
+  baseUrl: string;
+  /** Needed for every call except `register` and `lookup`. */
+  signer?: Signer;
+  /** Plain http:// is refused unless this is set (development and tests only). */
+  allowInsecureHttp?: boolean;
+  fetch?: typeof fetch;
+  /** Unix seconds; defaults to the system clock. */
+  now?: () => number;
+  /** Per request; default 15 s. */
+  timeoutMs?: number;
+}
+
+/** Larger answers are refused: the biggest legitimate one (a bundle) is about 5 KiB. */
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/**
+ * Canonical form of a node base URL: http(s), no credentials, query or fragment, no trailing
+ * slash. This is the string signatures and registration proofs are bound to.
+ *
+ * @throws KeyPearsError `invalid_node_url` or `insecure_node_url`.
+ */
+export function normalizeNodeUrl(raw: string, allowInsecureHttp = false): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new KeyPearsError('invalid_node_url', `"${raw}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new KeyPearsError('invalid_node_url', `node URL must be https:// (got ${url.protocol})`);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new KeyPearsError('invalid_node_url', 'node URL must not contain credentials, a query or a fragment');
+  }
+  if (url.protocol === 'http:' && !allowInsecureHttp) {
+    throw new KeyPearsError(
+      'insecure_node_url',
+      `refusing plain-HTTP node ${url.origin} (set KEYPEARS_DEV=1 for development)`,
+    );
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+export class NodeClient {
+  readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly now: () => number;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: NodeClientOptions) {
+    this.baseUrl = normalizeNodeUrl(options.baseUrl, options.allowInsecureHttp);
+    this.fetchImpl = options.fetch ?? fetch;
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+  }
+
+  /** `POST /api/v1/accounts` (unsigned: the request carries its own proof). */
+  register(request: RegistrationRequest): Promise<RegistrationResponse> {
+    return this.call('POST', '/api/v1/accounts', { body: request, signed: false }, RegistrationResponseSchema);
+  }
+
+  /** `POST /api/v1/accounts/me/prekeys`; answers the account's counts after the upload. */
+  publishPrekeys(upload: PrekeyUpload): Promise<AccountStatus> {
+    return this.call('POST', '/api/v1/accounts/me/prekeys', { body: upload, signed: true }, AccountStatusSchema);
+  }
+
+  /** `GET /api/v1/accounts/me`: remaining one-time prekeys and current keys. */
+  getAccount(): Promise<AccountStatus> {
+    return this.call('GET', '/api/v1/accounts/me', { signed: true }, AccountStatusSchema);
+  }
+
+  /** `GET /api/v1/identities/{address}`, verified: every signature checks against the identity key. */
+  async lookup(address: string): Promise<DecodedPublicIdentity> {
+    const canonical = parseAddress(address).canonical;
+    const body = await this.call('GET', `/api/v1/identities/${encodeURIComponent(canonical)}`, { signed: false });
+    return decodePublicIdentity(body, canonical);
+  }
+
+  /** `POST /api/v1/identities/{address}/claim`, verified. Consumes one-time prekeys on the node. */
+  async claim(address: string): Promise<DecodedPrekeyBundle> {
+    const canonical = parseAddress(address).canonical;
+    const body = await this.call('POST', `/api/v1/identities/${encodeURIComponent(canonical)}/claim`, { signed: true });
+    return decodeBundle(body, canonical);
+  }
+
+  private async call(method: string, path: string, opts: { body?: unknown; signed: boolean }): Promise<unknown>;
+  private async call<T extends z.ZodType>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; signed: boolean },
+    schema: T,
+  ): Promise<z.output<T>>;
+  private async call(
+    method: string,
+    path: string,
+    opts: { body?: unknown; signed: boolean },
+    schema?: z.ZodType,
+  ): Promise<unknown> {
+    const url = `${this.baseUrl}${path}`;
+    const body = opts.body === undefined ? undefined : utf8(JSON.stringify(opts.body));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body) headers['content-type'] = 'application/json';
+    if (opts.signed) {
+      const signer = this.options.signer;
+      if (!signer) throw new KeyPearsError('invalid_argument', `${method} ${path} must be signed: no signer given`);
+      Object.assign(
+        headers,
+        signRequest({
+          method,
+          targetUri: url,
+          body,
+          keyId: signer.address,
+          secretKey: signer.secretKey,
+          now: this.now(),
+        }),
+      );
+    }
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, {
+        method,
+        headers,
+        body,
+        redirect: 'error',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new KeyPearsError('node_unavailable', `cannot reach ${this.baseUrl}: ${(e as Error).message}`);
+    }
+    const json = await readJson(response);
+    if (!response.ok) throw errorFrom(response, json);
+    if (json === undefined) throw new KeyPearsError('invalid_response', `${method} ${path}: the node sent no JSON`);
+    return schema ? parseWire(schema, json, 'invalid_response') : json;
+  }
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > MAX_RESPONSE_BYTES) throw new KeyPearsError('invalid_response', 'the node’s answer is too large');
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (response.body) {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) throw new KeyPearsError('invalid_response', 'the node’s answer is too large');
+      chunks.push(chunk);
+    }
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function errorFrom(response: Response, json: unknown): KeyPearsError {
+  const error = (json as { error?: { code?: unknown; message?: unknown; retryAfterSeconds?: unknown } })?.error;
+  const retry = Number(response.headers.get('retry-after'));
+  const details = {
+    status: response.status,
+    ...(Number.isFinite(retry) && retry > 0 ? { retryAfterSeconds: retry } : {}),
+  };
+  if (typeof error?.code === 'string' && /^[a-z0-9_]{1,64}$/.test(error.code) && typeof error.message === 'string') {
+    return new KeyPearsError(error.code, error.message.slice(0, 500), details);
+  }
+  return new KeyPearsError('peer_error', `the node answered HTTP ${response.status}`, details);
+}

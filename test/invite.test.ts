@@ -1,0 +1,135 @@
+/**
+ * Registration by invite: tokens minted by the operator command, single use, expiring, bound
+ * to a domain, and only their hash stored.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { runAdmin } from '../src/admin/admin-program.js';
+import { PrismaService } from '../src/database/prisma.service.js';
+import { InviteRepository } from '../src/identity/invite.repository.js';
+import { inviteTokenHash, InviteService } from '../src/identity/invite.service.js';
+import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
+import { startTestNode, type TestNode } from './support/test-node.js';
+import { nowSeconds } from './support/test-users.js';
+
+let t: TestNode;
+
+beforeAll(async () => {
+  t = await startTestNode({ KEYPEARS_DOMAINS: 'a.example,b.example', KEYPEARS_REGISTRATION: 'invite' });
+});
+
+afterAll(async () => {
+  await t?.destroy();
+});
+
+async function register(address: string, invite?: string): Promise<{ status: number; code?: string }> {
+  const ks = createKeystore(address, t.config.publicUrl, nowSeconds());
+  const res = await fetch(`${t.url}/api/v1/accounts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(buildRegistration(ks, nowSeconds(), invite)),
+  });
+  const body = (await res.json()) as { error?: { code: string } };
+  return { status: res.status, code: body.error?.code };
+}
+
+const invites = () => t.node.app.get(InviteService);
+
+function capture() {
+  const out = { stdout: '', stderr: '' };
+  const io = {
+    stdout: { write: (s: string) => (out.stdout += s) },
+    stderr: { write: (s: string) => (out.stderr += s) },
+  };
+  return { out, io };
+}
+
+describe('invite-only registration', () => {
+  it('requires an invite', async () => {
+    expect(await register('ann@a.example')).toEqual({ status: 403, code: 'invite_required' });
+  });
+
+  it('accepts a fresh invite once', async () => {
+    const { token } = await invites().create('a.example');
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await register('ann@a.example', token)).toEqual({ status: 201, code: undefined });
+    expect(await register('ben@a.example', token)).toEqual({ status: 403, code: 'invalid_invite' });
+  });
+
+  it('refuses an unknown, expired or other-domain invite', async () => {
+    expect(await register('cat@a.example', 'not-a-real-invite')).toEqual({ status: 403, code: 'invalid_invite' });
+    const expired = 'expired-invite-token';
+    await t.node.app.get(InviteRepository).create({
+      tokenHash: inviteTokenHash(expired),
+      domain: 'a.example',
+      createdAt: new Date(Date.now() - 7200_000),
+      expiresAt: new Date(Date.now() - 3600_000),
+    });
+    expect(await register('cat@a.example', expired)).toEqual({ status: 403, code: 'invalid_invite' });
+    const { token } = await invites().create('b.example');
+    expect(await register('cat@a.example', token)).toEqual({ status: 403, code: 'invalid_invite' });
+    expect(await register('cat@b.example', token)).toEqual({ status: 201, code: undefined });
+  });
+
+  it('does not spend an invite on a registration that fails', async () => {
+    const { token } = await invites().create('a.example');
+    expect(await register('ann@a.example', token)).toEqual({ status: 409, code: 'address_taken' });
+    expect(await register('dan@a.example', token)).toEqual({ status: 201, code: undefined });
+  });
+
+  it('stores only the SHA-256 of a token', async () => {
+    const { token } = await invites().create('a.example');
+    const rows = await t.node.app.get(PrismaService).invite.findMany();
+    expect(rows.some((r) => r.tokenHash === inviteTokenHash(token))).toBe(true);
+    expect(JSON.stringify(rows)).not.toContain(token);
+  });
+
+  it('refuses invites for domains the node does not serve', async () => {
+    await expect(invites().create('elsewhere.example')).rejects.toMatchObject({ code: 'domain_not_served' });
+  });
+});
+
+describe('npm run admin -- invite create', () => {
+  const env = () => ({
+    KEYPEARS_DOMAINS: 'a.example,b.example',
+    KEYPEARS_DATA_DIR: t.config.dataDir,
+    LOG_LEVEL: 'silent',
+    ...(t.config.databaseUrl ? { DATABASE_URL: t.config.databaseUrl } : {}),
+  });
+
+  it('mints a working invite and prints it as JSON', async () => {
+    // The embedded database has a single owner: the node must be stopped meanwhile.
+    await t.stop();
+    const { out, io } = capture();
+    let code: number;
+    try {
+      code = await runAdmin(['invite', 'create', '--domain', 'A.Example', '--ttl', '2h', '--json'], {
+        env: env(),
+        ...io,
+      });
+    } finally {
+      await t.restart();
+    }
+    expect(out.stderr).toBe('');
+    expect(code).toBe(0);
+    const printed = JSON.parse(out.stdout) as { token: string; domain: string; expiresAt: string };
+    expect(printed.domain).toBe('a.example');
+    const ttl = Date.parse(printed.expiresAt) - Date.now();
+    expect(ttl).toBeGreaterThan(7100_000);
+    expect(ttl).toBeLessThanOrEqual(7200_000);
+    expect(await register('eve@a.example', printed.token)).toEqual({ status: 201, code: undefined });
+  });
+
+  it('explains its usage and fails clearly on bad input', async () => {
+    const help = capture();
+    expect(await runAdmin(['invite', 'create', '--help'], { env: env(), ...help.io })).toBe(0);
+    expect(help.out.stdout).toContain('--domain');
+    const missing = capture();
+    expect(await runAdmin(['invite', 'create'], { env: env(), ...missing.io })).not.toBe(0);
+    expect(missing.out.stderr).toContain('--domain');
+    const badTtl = capture();
+    expect(
+      await runAdmin(['invite', 'create', '--domain', 'a.example', '--ttl', '1y'], { env: env(), ...badTtl.io }),
+    ).not.toBe(0);
+    expect(badTtl.out.stderr).toMatch(/duration/);
+  });
+});
