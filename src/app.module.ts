@@ -3,13 +3,10 @@ import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import type { DatabaseConnection } from './database/database-connection.js';
 import { DatabaseModule } from './database/database.module.js';
-import { DiscoveryModule } from './discovery/discovery.module.js';
 import { HashModule } from './hash/hash.module.js';
 import { HealthModule } from './health/health.module.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { KeysModule } from './keys/keys.module.js';
-import { NodeKeysModule } from './node-keys/node-keys.module.js';
-import { WellKnownModule } from './well-known/well-known.module.js';
 
 @Module({})
 export class AppModule {
@@ -23,9 +20,6 @@ export class AppModule {
         HealthModule,
         IdentityModule,
         KeysModule,
-        NodeKeysModule,
-        WellKnownModule,
-        DiscoveryModule,
       ],
     };
   }
