@@ -154,7 +154,11 @@ describe('address properties', () => {
   const localPart = fc
     .stringMatching(/^[A-Za-z0-9_+-]{1,20}(?:\.[A-Za-z0-9_+-]{1,20}){0,3}$/)
     .filter((s) => s.length <= 64);
-  const asciiLabel = fc.stringMatching(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/);
+  // Hyphens in the third and fourth positions are reserved by IDNA (`xn--` marks punycode, which
+  // must then decode): such labels are not "valid by construction", so the generator leaves them out.
+  const asciiLabel = fc
+    .stringMatching(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/)
+    .filter((l) => l.slice(2, 4) !== '--');
   const unicodeLabel = fc.constantFrom(
     'bücher',
     'MÜNCHEN',
@@ -171,7 +175,12 @@ describe('address properties', () => {
     .filter((d) => d.length <= 253);
   const validAddress = fc.oneof(
     fc.tuple(localPart, domain).map(([l, d]) => `${l}@${d}`),
-    fc.tuple(localPart, fc.domain()).map(([l, d]) => `${l}@${d}`),
+    fc
+      .tuple(
+        localPart,
+        fc.domain().filter((d) => !d.split('.').some((l) => /^xn--/i.test(l))),
+      )
+      .map(([l, d]) => `${l}@${d}`),
   );
   /** Strings near the grammar, so that both acceptance and every kind of refusal happen. */
   const nearLocal = fc.string({ unit: fc.constantFrom(...'aZ09.-_+!ü@ '.split('')), maxLength: 12 });
