@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../database/prisma.service.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { NodeDocument } from '../protocol/discovery.js';
+
+export type CacheStatus = 'found' | 'none' | 'error';
+
+export interface CachedDiscovery {
+  domain: string;
+  status: CacheStatus;
+  nodeUrl: string | null;
+  method: string | null;
+  document: NodeDocument | null;
+  fetchedAt: Date;
+  expiresAt: Date;
+  staleUntil: Date;
+  /** For `error`: `{code, message}` as JSON; for `found`: set while a refresh is failing. */
+  lastError: string | null;
+  keysRefetchedAt: Date | null;
+}
+
+/** The discovery cache (table discovery_cache), shared by every replica of the node. */
+@Injectable()
+export class DiscoveryCacheRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async find(domain: string): Promise<CachedDiscovery | undefined> {
+    const row = await this.prisma.discoveryCache.findUnique({ where: { domain } });
+    return row
+      ? { ...row, status: row.status as CacheStatus, document: row.document as NodeDocument | null }
+      : undefined;
+  }
+
+  async saveFound(
+    domain: string,
+    entry: {
+      nodeUrl: string;
+      method: string;
+      document: NodeDocument;
+      fetchedAt: Date;
+      expiresAt: Date;
+      staleUntil: Date;
+    },
+  ): Promise<void> {
+    const data = { status: 'found', ...entry, document: entry.document as object, lastError: null };
+    await this.prisma.discoveryCache.upsert({ where: { domain }, create: { domain, ...data }, update: data });
+  }
+
+  /** A negative answer (`none`) or a definite misconfiguration (`error`), until `expiresAt`. */
+  async saveNegative(
+    domain: string,
+    entry: { status: 'none' | 'error'; lastError: string | null; fetchedAt: Date; expiresAt: Date },
+  ): Promise<void> {
+    const data = { ...entry, nodeUrl: null, method: null, document: Prisma.DbNull, staleUntil: entry.expiresAt };
+    await this.prisma.discoveryCache.upsert({ where: { domain }, create: { domain, ...data }, update: data });
+  }
+
+  /** Keeps serving a found entry after a failed refresh; tries again after `retryAt`. */
+  async markStale(domain: string, lastError: string, retryAt: Date): Promise<void> {
+    await this.prisma.discoveryCache.updateMany({
+      where: { domain, status: 'found' },
+      data: { lastError, expiresAt: retryAt },
+    });
+  }
+
+  /**
+   * Claims the right to refetch a node's document: true for at most one caller, across
+   * replicas, per `minIntervalMs`.
+   */
+  async claimKeyRefetch(nodeUrl: string, now: Date, minIntervalMs: number): Promise<boolean> {
+    const { count } = await this.prisma.discoveryCache.updateMany({
+      where: {
+        nodeUrl,
+        status: 'found',
+        OR: [{ keysRefetchedAt: null }, { keysRefetchedAt: { lte: new Date(now.getTime() - minIntervalMs) } }],
+      },
+      data: { keysRefetchedAt: now },
+    });
+    return count > 0;
+  }
+
+  /**
+   * Stores a node's refetched document on every domain it still lists, and forgets the
+   * domains it no longer lists (they will be discovered afresh).
+   */
+  async replaceNodeDocument(nodeUrl: string, document: NodeDocument): Promise<void> {
+    await this.prisma.$transaction([
+      this.prisma.discoveryCache.updateMany({
+        where: { nodeUrl, status: 'found', domain: { in: document.domains } },
+        data: { document: document as object },
+      }),
+      this.prisma.discoveryCache.deleteMany({
+        where: { nodeUrl, status: 'found', domain: { notIn: document.domains } },
+      }),
+    ]);
+  }
+}

@@ -1,0 +1,23 @@
+import type { AppConfig } from '../config/config.js';
+import { discoverDomain, fetchNodeDocument, type DiscoveredDomain } from '../net/domain-discovery.js';
+import { fetchRemoteIdentity } from '../net/remote-identity.js';
+import type { NodeDocument } from '../protocol/discovery.js';
+import type { PublicIdentity } from '../protocol/wire.js';
+
+/** The network side of discovery, injectable so the cache rules can be tested without it. */
+export interface DiscoveryClient {
+  discoverDomain(domain: string): Promise<DiscoveredDomain>;
+  fetchNodeDocument(nodeUrl: string): Promise<{ document: NodeDocument }>;
+  fetchRemoteIdentity(nodeUrl: string, address: string): Promise<PublicIdentity>;
+}
+
+export const DISCOVERY_CLIENT = Symbol('DISCOVERY_CLIENT');
+
+export function createDiscoveryClient(config: AppConfig): DiscoveryClient {
+  const opts = { dev: config.dev, dnsServers: config.dnsServers, devWellKnownPort: config.devWellKnownPort };
+  return {
+    discoverDomain: (domain) => discoverDomain(domain, opts),
+    fetchNodeDocument: (nodeUrl) => fetchNodeDocument(nodeUrl, opts),
+    fetchRemoteIdentity: (nodeUrl, address) => fetchRemoteIdentity(nodeUrl, address, opts),
+  };
+}

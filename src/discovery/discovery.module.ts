@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { KeysModule } from '../keys/keys.module.js';
+import { DiscoveryCacheRepository } from './discovery-cache.repository.js';
+import { createDiscoveryClient, DISCOVERY_CLIENT } from './discovery.client.js';
+import { DiscoveryService } from './discovery.service.js';
+import { ResolveController } from './resolve.controller.js';
+import { ResolveService } from './resolve.service.js';
+
+@Module({
+  imports: [KeysModule],
+  controllers: [ResolveController],
+  providers: [
+    DiscoveryService,
+    DiscoveryCacheRepository,
+    ResolveService,
+    Clock,
+    { provide: DISCOVERY_CLIENT, useFactory: createDiscoveryClient, inject: [APP_CONFIG] },
+  ],
+  exports: [DiscoveryService, DISCOVERY_CLIENT],
+})
+export class DiscoveryModule {}

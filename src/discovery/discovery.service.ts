@@ -1,0 +1,181 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import type { DiscoveryMethod } from '../net/domain-discovery.js';
+import { parseDomain } from '../protocol/address.js';
+import { requireDomainListed, type NodeDocument, type NodeKey } from '../protocol/discovery.js';
+import { KeyPearsError } from '../protocol/errors.js';
+import { DiscoveryCacheRepository, type CachedDiscovery } from './discovery-cache.repository.js';
+import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
+
+/** Lifetime of "this domain has no node" and of a misconfiguration. */
+export const NEGATIVE_TTL_SECONDS = 300;
+/** How long past its expiry a found answer may be served while refreshes fail. */
+export const STALE_WINDOW_SECONDS = 24 * 3600;
+/** After a failed refresh, the stale answer is served without retrying for this long. */
+export const FAILED_REFRESH_RETRY_SECONDS = 60;
+/** A node's document is refetched for an unknown key id at most this often. */
+export const KEY_REFETCH_INTERVAL_SECONDS = 60;
+
+export interface ResolvedDomain {
+  domain: string;
+  nodeUrl: string;
+  document: NodeDocument;
+  method: DiscoveryMethod;
+  /** Answered from the cache, without network. */
+  cached: boolean;
+  /** Past its TTL: the last refresh failed and this is the previous answer. */
+  stale: boolean;
+  fetchedAt: Date;
+}
+
+const TRANSIENT = new Set(['discovery_unavailable']);
+
+const errorRecord = (e: KeyPearsError) => JSON.stringify({ code: e.code, message: e.message });
+
+function cachedError(entry: CachedDiscovery): KeyPearsError {
+  if (entry.status === 'none') {
+    return new KeyPearsError('no_node_for_domain', `${entry.domain} has no KeyPears node`);
+  }
+  try {
+    const { code, message } = JSON.parse(entry.lastError ?? '') as { code: string; message: string };
+    return new KeyPearsError(code, message);
+  } catch {
+    return new KeyPearsError('discovery_unavailable', `discovery of ${entry.domain} failed`);
+  }
+}
+
+/**
+ * Which node serves a domain, with the PostgreSQL cache of SPEC §4: positive answers for
+ * their TTL (60 s to 24 h), negative ones for 5 minutes, the previous answer for up to 24 h
+ * when a refresh fails, and a rate-limited refetch of a node's keys after a rotation.
+ */
+@Injectable()
+export class DiscoveryService {
+  private readonly logger = new Logger(DiscoveryService.name);
+  /** Concurrent lookups of one domain in this process share one network lookup. */
+  private readonly inFlight = new Map<string, Promise<ResolvedDomain>>();
+
+  constructor(
+    private readonly cache: DiscoveryCacheRepository,
+    private readonly clock: Clock,
+    @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * The node serving `domain` and its validated document.
+   *
+   * @throws KeyPearsError `invalid_domain`, `no_node_for_domain` (404), `discovery_unavailable`
+   *   (503), or the misconfiguration or refusal code that explains the failure (502).
+   */
+  async resolveDomain(input: string): Promise<ResolvedDomain> {
+    const domain = parseDomain(input);
+    const entry = await this.cache.find(domain);
+    const now = this.clock.now();
+    if (entry && now < entry.expiresAt) {
+      if (entry.status === 'found') return this.fromCache(entry);
+      throw cachedError(entry);
+    }
+    let pending = this.inFlight.get(domain);
+    if (!pending) {
+      pending = this.refresh(domain, entry).finally(() => this.inFlight.delete(domain));
+      this.inFlight.set(domain, pending);
+    }
+    return pending;
+  }
+
+  private fromCache(entry: CachedDiscovery): ResolvedDomain {
+    return {
+      domain: entry.domain,
+      nodeUrl: entry.nodeUrl!,
+      document: entry.document!,
+      method: entry.method as DiscoveryMethod,
+      cached: true,
+      stale: entry.lastError !== null,
+      fetchedAt: entry.fetchedAt,
+    };
+  }
+
+  private async refresh(domain: string, previous: CachedDiscovery | undefined): Promise<ResolvedDomain> {
+    try {
+      const found = await this.client.discoverDomain(domain);
+      const fetchedAt = this.clock.now();
+      const expiresAt = new Date(fetchedAt.getTime() + found.ttlSeconds * 1000);
+      await this.cache.saveFound(domain, {
+        nodeUrl: found.nodeUrl,
+        method: found.method,
+        document: found.document,
+        fetchedAt,
+        expiresAt,
+        staleUntil: new Date(expiresAt.getTime() + STALE_WINDOW_SECONDS * 1000),
+      });
+      return { ...found, cached: false, stale: false, fetchedAt };
+    } catch (e) {
+      if (!(e instanceof KeyPearsError)) throw e;
+      const now = this.clock.now();
+      if (TRANSIENT.has(e.code)) {
+        if (previous?.status === 'found' && now < previous.staleUntil) {
+          this.logger.warn(`serving the previous answer for ${domain}: ${e.message}`);
+          await this.cache.markStale(
+            domain,
+            errorRecord(e),
+            new Date(now.getTime() + FAILED_REFRESH_RETRY_SECONDS * 1000),
+          );
+          return { ...this.fromCache(previous), stale: true };
+        }
+        throw e;
+      }
+      await this.cache.saveNegative(domain, {
+        status: e.code === 'no_node_for_domain' ? 'none' : 'error',
+        lastError: e.code === 'no_node_for_domain' ? null : errorRecord(e),
+        fetchedAt: now,
+        expiresAt: new Date(now.getTime() + NEGATIVE_TTL_SECONDS * 1000),
+      });
+      throw e;
+    }
+  }
+
+  /**
+   * Called when a request from `domain` is signed with a key id its node's document does
+   * not list: refetches the document (at most once a minute per node, across replicas) and
+   * returns the key if the node now lists it.
+   */
+  async refreshKeysOnUnknownKeyId(domain: string, keyId: string): Promise<NodeKey | undefined> {
+    const resolved = await this.resolveDomain(domain);
+    const known = resolved.document.keys.find((k) => k.keyId === keyId);
+    if (known) return known;
+    const now = this.clock.now();
+    if (!(await this.cache.claimKeyRefetch(resolved.nodeUrl, now, KEY_REFETCH_INTERVAL_SECONDS * 1000)))
+      return undefined;
+    const { document } = await this.client.fetchNodeDocument(resolved.nodeUrl);
+    await this.cache.replaceNodeDocument(resolved.nodeUrl, document);
+    requireDomainListed(document, resolved.domain);
+    return document.keys.find((k) => k.keyId === keyId);
+  }
+
+  /**
+   * The public key a node serving `domain` signs with under `keyId`, valid now; refetches
+   * the node's document once for an unknown id (key rotation).
+   *
+   * @throws KeyPearsError `unknown_key` (401) when the node does not publish such a valid key,
+   *   or any `resolveDomain` error.
+   */
+  async nodeVerificationKey(domain: string, keyId: string): Promise<{ nodeUrl: string; key: NodeKey }> {
+    const resolved = await this.resolveDomain(domain);
+    const nowSeconds = Math.floor(this.clock.now().getTime() / 1000);
+    const valid = (k: NodeKey | undefined) =>
+      k !== undefined && k.notBefore <= nowSeconds && (k.notAfter === null || nowSeconds < k.notAfter);
+    let key: NodeKey | undefined = resolved.document.keys.find((k) => k.keyId === keyId);
+    if (!key) key = await this.refreshKeysOnUnknownKeyId(domain, keyId);
+    if (!valid(key)) {
+      throw new KeyPearsError('unknown_key', `${resolved.nodeUrl} publishes no valid key ${JSON.stringify(keyId)}`);
+    }
+    return { nodeUrl: resolved.nodeUrl, key: key! };
+  }
+
+  /** True when this node itself serves `domain` (canonical). */
+  isLocalDomain(domain: string): boolean {
+    return this.config.domains.includes(domain);
+  }
+}

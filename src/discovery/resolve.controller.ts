@@ -1,0 +1,24 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiZodResponse } from '../common/zod.js';
+import { ResolveResponseSchema, ResolveService, type ResolveResponse } from './resolve.service.js';
+
+@ApiTags('discovery')
+@Controller('api/v1/resolve')
+export class ResolveController {
+  constructor(private readonly resolver: ResolveService) {}
+
+  @Get(':address')
+  @ApiOperation({
+    summary: 'Which node serves an address, and its public identity (fetched from that node when remote)',
+    description:
+      '404 no_node_for_domain: the domain has no KeyPears node; 503 discovery_unavailable: the lookup failed; ' +
+      '502: the domain is misconfigured or points somewhere refused (see docs/discovery.md).',
+  })
+  @ApiParam({ name: 'address', example: 'bob@example.com' })
+  @ApiZodResponse(200, ResolveResponseSchema)
+  @ApiErrors(400, 404, 502, 503, 504)
+  resolve(@Param('address') address: string): Promise<ResolveResponse> {
+    return this.resolver.resolve(address);
+  }
+}

@@ -1,0 +1,54 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { KeysService } from '../keys/keys.service.js';
+import { parseAddress } from '../protocol/address.js';
+import { PublicIdentitySchema } from '../protocol/wire.js';
+import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
+import { DiscoveryService } from './discovery.service.js';
+
+export const ResolveResponseSchema = z.object({
+  address: z.string().describe('canonical address'),
+  node: z.string().describe('base URL of the node serving the address'),
+  local: z.boolean().describe('true when this node serves the address itself'),
+  discovery: z.object({
+    method: z.enum(['local', 'dns', 'well-known', 'both']),
+    cached: z.boolean(),
+    stale: z.boolean().describe('the last refresh failed; this is the previous answer (at most 24 h old)'),
+  }),
+  identity: PublicIdentitySchema,
+});
+export type ResolveResponse = z.infer<typeof ResolveResponseSchema>;
+
+/** "Which node serves this address, and what is its public identity?" (SPEC §1). */
+@Injectable()
+export class ResolveService {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly keys: KeysService,
+    @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async resolve(input: string): Promise<ResolveResponse> {
+    const { canonical, domain } = parseAddress(input);
+    if (this.discovery.isLocalDomain(domain)) {
+      return {
+        address: canonical,
+        node: this.config.publicUrl,
+        local: true,
+        discovery: { method: 'local', cached: false, stale: false },
+        identity: await this.keys.lookupPublicIdentity(canonical),
+      };
+    }
+    const resolved = await this.discovery.resolveDomain(domain);
+    const identity = await this.client.fetchRemoteIdentity(resolved.nodeUrl, canonical);
+    return {
+      address: canonical,
+      node: resolved.nodeUrl,
+      local: false,
+      discovery: { method: resolved.method, cached: resolved.cached, stale: resolved.stale },
+      identity,
+    };
+  }
+}

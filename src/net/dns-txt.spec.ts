@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestNameserver, type LoopbackNameserver } from '../../test/support/dns-server.js';
+import { lookupTxt, parseNameserver } from './dns-txt.js';
+
+let ns: LoopbackNameserver;
+
+beforeAll(async () => {
+  ns = await startTestNameserver();
+});
+afterAll(async () => {
+  await ns?.stop();
+});
+
+describe('lookupTxt against a loopback nameserver', () => {
+  it('returns records joined from their character-strings, with the smallest TTL', async () => {
+    ns.set('_keypears.split.test', { txt: [['v=KP1; ', 'node=https://kp.split.test']], ttl: 42 });
+    expect(await lookupTxt('_keypears.split.test', { dnsServers: [ns.address] })).toEqual({
+      kind: 'records',
+      records: ['v=KP1; node=https://kp.split.test'],
+      ttlSeconds: 42,
+    });
+  });
+
+  it('returns every record when there are several', async () => {
+    ns.setTxt('_keypears.two.test', 'a', 'b');
+    const answer = await lookupTxt('_keypears.two.test', { dnsServers: [ns.address] });
+    expect(answer.kind === 'records' && answer.records.sort()).toEqual(['a', 'b']);
+  });
+
+  it('reports NXDOMAIN and empty answers as none', async () => {
+    expect(await lookupTxt('_keypears.missing.test', { dnsServers: [ns.address] })).toEqual({ kind: 'none' });
+    ns.setA('only-a.test', '127.0.0.1');
+    expect(await lookupTxt('only-a.test', { dnsServers: [ns.address] })).toEqual({ kind: 'none' });
+  });
+
+  it('fails with discovery_unavailable when the nameserver does not answer', async () => {
+    await ns.pause();
+    try {
+      await expect(
+        lookupTxt('_keypears.split.test', { dnsServers: [ns.address], timeoutMs: 300 }),
+      ).rejects.toMatchObject({
+        code: 'discovery_unavailable',
+      });
+    } finally {
+      await ns.resume();
+    }
+  });
+});
+
+describe('parseNameserver', () => {
+  it('reads the forms of KEYPEARS_DNS_SERVERS and of the system list', () => {
+    expect(parseNameserver('127.0.0.1:5353')).toEqual({ host: '127.0.0.1', port: 5353 });
+    expect(parseNameserver('[::1]:53')).toEqual({ host: '::1', port: 53 });
+    expect(parseNameserver('::1')).toEqual({ host: '::1', port: 53 });
+    expect(parseNameserver('10.0.0.2')).toEqual({ host: '10.0.0.2', port: 53 });
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * TXT lookups with the record TTL (which node:dns does not report), through dns2, against
+ * KEYPEARS_DNS_SERVERS or, when that is empty, the system's configured nameservers.
+ * Framework-free.
+ */
+import dns from 'node:dns';
+import net from 'node:net';
+import dns2 from 'dns2';
+import { KeyPearsError } from '../protocol/errors.js';
+
+const { Packet } = dns2;
+
+export const DEFAULT_DNS_TIMEOUT_MS = 2500;
+
+export type TxtAnswer =
+  /** The name exists and has these TXT records (joined character-strings); TTL is their minimum. */
+  | { kind: 'records'; records: string[]; ttlSeconds: number }
+  /** NXDOMAIN, or the name has no TXT record. */
+  | { kind: 'none' };
+
+interface Nameserver {
+  host: string;
+  port: number;
+}
+
+/** `1.2.3.4`, `1.2.3.4:53`, `::1`, `[::1]:53`, `ns.example:53`. */
+export function parseNameserver(entry: string): Nameserver {
+  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(entry);
+  if (bracketed) return { host: bracketed[1], port: Number(bracketed[2] ?? 53) };
+  if (net.isIPv6(entry)) return { host: entry, port: 53 };
+  const [host, port] = entry.split(':');
+  return { host, port: Number(port ?? 53) };
+}
+
+const textOf = (data: unknown): string => {
+  if (typeof data === 'string') return data;
+  if (Buffer.isBuffer(data)) return data.toString('latin1');
+  if (Array.isArray(data)) return data.map(textOf).join('');
+  return '';
+};
+
+/**
+ * Looks up the TXT records of `name`, asking every nameserver at once and taking the first
+ * answer.
+ *
+ * @throws KeyPearsError `discovery_unavailable` when no nameserver answers or the answer is
+ *   an error other than NXDOMAIN (SERVFAIL, REFUSED, ...).
+ */
+export async function lookupTxt(
+  name: string,
+  opts: { dnsServers?: readonly string[]; timeoutMs?: number } = {},
+): Promise<TxtAnswer> {
+  const configured = opts.dnsServers && opts.dnsServers.length > 0 ? [...opts.dnsServers] : dns.getServers();
+  if (configured.length === 0) throw new KeyPearsError('discovery_unavailable', 'no DNS nameserver is configured');
+  const servers = configured.map(parseNameserver);
+  const timeout = opts.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS;
+  let response: InstanceType<typeof Packet>;
+  try {
+    response = await Promise.any(
+      servers.map(({ host, port }) =>
+        dns2.UDPClient({
+          dns: host,
+          port,
+          socketType: net.isIPv6(host) ? 'udp6' : 'udp4',
+          timeout,
+          retryOverTCP: true,
+        } as never)(name, 'TXT'),
+      ),
+    );
+  } catch (e) {
+    const reasons = e instanceof AggregateError ? e.errors.map((x: Error) => x.message).join('; ') : String(e);
+    throw new KeyPearsError('discovery_unavailable', `DNS lookup of ${name} failed: ${reasons}`);
+  }
+  const rcode = response.header.rcode;
+  if (rcode === Packet.RCODE.NXDOMAIN) return { kind: 'none' };
+  if (rcode !== Packet.RCODE.NOERROR) {
+    throw new KeyPearsError('discovery_unavailable', `DNS lookup of ${name} failed (rcode ${rcode})`);
+  }
+  const txt = response.answers.filter((a) => a.type === Packet.TYPE.TXT);
+  if (txt.length === 0) return { kind: 'none' };
+  return {
+    kind: 'records',
+    records: txt.map((a) => textOf(a.data)),
+    ttlSeconds: Math.min(...txt.map((a) => (Number.isFinite(a.ttl) ? a.ttl : 0))),
+  };
+}

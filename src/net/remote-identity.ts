@@ -1,0 +1,44 @@
+/**
+ * Fetches an address's public identity from the node that serves it
+ * (`GET <node>/api/v1/identities/<address>`), through safe-fetch, and verifies every
+ * signature in it before anyone uses it. Shared by the node's resolve API and the CLI.
+ */
+import { KeyPearsError } from '../protocol/errors.js';
+import { decodePublicIdentity, type PublicIdentity } from '../protocol/wire.js';
+import { safeFetch, type SafeFetchOptions } from './safe-fetch.js';
+
+/**
+ * @throws KeyPearsError `not_found` when the node has no such address, `peer_unavailable`
+ *   when it cannot be reached, `peer_error` when it answers something unusable, or a
+ *   safe-fetch refusal (`destination_forbidden`, `insecure_scheme`, ...).
+ */
+export async function fetchRemoteIdentity(
+  nodeUrl: string,
+  address: string,
+  opts: Pick<SafeFetchOptions, 'dev' | 'dnsServers' | 'resolveHost' | 'timeoutMs'>,
+): Promise<PublicIdentity> {
+  const url = `${nodeUrl}/api/v1/identities/${encodeURIComponent(address)}`;
+  let res;
+  try {
+    res = await safeFetch(url, { ...opts, maxBytes: 64 * 1024 });
+  } catch (e) {
+    if (e instanceof KeyPearsError && (e.code === 'fetch_failed' || e.code === 'fetch_timeout')) {
+      throw new KeyPearsError('peer_unavailable', `node ${nodeUrl} is unreachable: ${e.message}`);
+    }
+    throw e;
+  }
+  if (res.status === 404) throw new KeyPearsError('not_found', `${address} is not registered at ${nodeUrl}`);
+  if (res.status >= 500) throw new KeyPearsError('peer_unavailable', `node ${nodeUrl} answered ${res.status}`);
+  if (res.status !== 200)
+    throw new KeyPearsError('peer_error', `node ${nodeUrl} answered ${res.status} for ${address}`);
+  const body = res.json('peer_error');
+  try {
+    decodePublicIdentity(body, address);
+  } catch (e) {
+    throw new KeyPearsError(
+      'peer_error',
+      `node ${nodeUrl} sent an invalid identity for ${address}: ${(e as Error).message}`,
+    );
+  }
+  return body as PublicIdentity;
+}

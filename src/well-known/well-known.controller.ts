@@ -1,0 +1,22 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiZodResponse } from '../common/zod.js';
+import { NodeKeysService } from '../node-keys/node-keys.service.js';
+import { NodeDocumentSchema } from '../protocol/discovery.js';
+
+/** Peers cache the document this long; a rotation's overlap must be longer (it is: days). */
+export const NODE_DOCUMENT_MAX_AGE_SECONDS = 300;
+
+@ApiTags('discovery')
+@Controller('.well-known')
+export class WellKnownController {
+  constructor(private readonly nodeKeys: NodeKeysService) {}
+
+  @Get('keypears.json')
+  @Header('Cache-Control', `public, max-age=${NODE_DOCUMENT_MAX_AGE_SECONDS}`)
+  @ApiOperation({ summary: 'This node: protocol version, base URL, served domains, signing keys (docs/discovery.md)' })
+  @ApiZodResponse(200, NodeDocumentSchema)
+  document() {
+    return this.nodeKeys.nodeDocument();
+  }
+}
