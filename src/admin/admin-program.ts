@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { isKeyPearsError } from '../protocol/errors.js';
 import type { AdminIo } from './admin-io.js';
 import { registerInviteCommand } from './invite.command.js';
+import { registerNodeKeyCommand } from './node-key.command.js';
 
 /** Runs one admin command; resolves to the process exit code. */
 export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
@@ -15,6 +16,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   // Subcommands inherit exitOverride and the output streams from the program.
   registerInviteCommand(program, io);
+  registerNodeKeyCommand(program, io);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

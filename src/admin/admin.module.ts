@@ -4,6 +4,7 @@ import { ConfigModule } from '../config/config.module.js';
 import type { DatabaseConnection } from '../database/database-connection.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { IdentityModule } from '../identity/identity.module.js';
+import { NodeKeysModule } from '../node-keys/node-keys.module.js';
 
 /** The services operator commands use, without the HTTP server. */
 @Module({})
@@ -11,7 +12,7 @@ export class AdminModule {
   static forRoot(config: AppConfig, connection: DatabaseConnection): DynamicModule {
     return {
       module: AdminModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(connection), IdentityModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(connection), IdentityModule, NodeKeysModule],
     };
   }
 }

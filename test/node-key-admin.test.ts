@@ -1,0 +1,79 @@
+/**
+ * `npm run admin -- node-key rotate`: the operator rotates the node signing key; the node
+ * document then lists the new key as current and the old one until the overlap ends.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { runAdmin } from '../src/admin/admin-program.js';
+import { parseOverlap } from '../src/admin/node-key.command.js';
+import { startTestNode, type TestNode } from './support/test-node.js';
+
+let t: TestNode;
+
+beforeAll(async () => {
+  t = await startTestNode({ KEYPEARS_DOMAINS: 'rot.test' });
+});
+afterAll(async () => {
+  await t?.destroy();
+});
+
+async function admin(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const env = {
+    ...(t.config.databaseUrl ? { DATABASE_URL: t.config.databaseUrl } : {}),
+    KEYPEARS_DATA_DIR: t.config.dataDir,
+    KEYPEARS_DOMAINS: 'rot.test',
+  };
+  const code = await runAdmin(args, {
+    env,
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
+  return { code, stdout, stderr };
+}
+
+const document = async () =>
+  (await (await fetch(`${t.url}/.well-known/keypears.json`)).json()) as {
+    keys: Array<{ keyId: string; notBefore: number; notAfter: number | null }>;
+  };
+
+describe('admin node-key', () => {
+  it('rotates with an overlap; the node publishes both keys', async () => {
+    const before = await document();
+    expect(before.keys).toHaveLength(1);
+    // The embedded database admits one process at a time: stop the node while the command runs.
+    await t.stop();
+    const started = Math.floor(Date.now() / 1000);
+    const { code, stdout, stderr } = await admin(['node-key', 'rotate', '--overlap', '2h', '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout) as {
+      current: { keyId: string };
+      retired: Array<{ keyId: string; notAfter: number }>;
+    };
+    expect(out.retired.map((k) => k.keyId)).toEqual([before.keys[0].keyId]);
+    expect(out.retired[0].notAfter - started).toBeGreaterThanOrEqual(7199);
+    expect(out.retired[0].notAfter - started).toBeLessThanOrEqual(7260);
+
+    const listed = await admin(['node-key', 'list']);
+    expect(listed.stdout).toContain(`${out.current.keyId}  from`);
+    expect(listed.stdout).toContain('(current)');
+
+    await t.restart();
+    const after = await document();
+    expect(after.keys.map((k) => k.keyId)).toEqual([out.current.keyId, before.keys[0].keyId]);
+    expect(after.keys[0].notAfter).toBeNull();
+  });
+
+  it('refuses a malformed overlap', async () => {
+    expect(() => parseOverlap('7 days')).toThrow(/duration/);
+    expect(() => parseOverlap('400d')).toThrow(/365d/);
+    expect(parseOverlap('0s')).toBe(0);
+    expect(parseOverlap('7d')).toBe(604_800);
+    await t.stop();
+    const { code, stderr } = await admin(['node-key', 'rotate', '--overlap', 'soon']);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('duration');
+    await t.restart();
+  });
+});
