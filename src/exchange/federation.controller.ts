@@ -1,0 +1,47 @@
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiSignedRequest } from '../auth/api-signed-request.js';
+import { ApiErrors, ApiZodBody, ApiZodResponse } from '../common/zod.js';
+import { CurrentOrigin, FederationGuard, type FederationOrigin } from '../federation/federation.guard.js';
+import { DESTINATION_HEADER, DOMAIN_HEADER, ORIGIN_HEADER } from '../federation/federation-headers.js';
+import {
+  FederationAckSchema,
+  FederationClaimRequestSchema,
+  FederationMessageSchema,
+  type FederationAck,
+} from '../protocol/exchange-api.js';
+import { PrekeyBundleSchema, type PrekeyBundle } from '../protocol/wire.js';
+import { FederationInboundService } from './federation-inbound.service.js';
+
+/** Node-to-node endpoints: every request is signed by the sending node (docs/protocol.md, "Federation"). */
+@ApiTags('federation')
+@Controller('api/v1/federation')
+@UseGuards(FederationGuard)
+@ApiSignedRequest()
+@ApiHeader({ name: ORIGIN_HEADER, required: true, description: 'base URL of the sending node (signed)' })
+@ApiHeader({ name: DESTINATION_HEADER, required: true, description: 'base URL of this node (signed)' })
+@ApiHeader({ name: DOMAIN_HEADER, required: true, description: 'the domain the sending node acts for (signed)' })
+@ApiErrors(401, 403)
+export class FederationController {
+  constructor(private readonly inbound: FederationInboundService) {}
+
+  @Post('claim')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Claim a prekey bundle of a local address on behalf of a user of the sending node' })
+  @ApiZodBody(FederationClaimRequestSchema)
+  @ApiZodResponse(200, PrekeyBundleSchema)
+  @ApiErrors(400, 404, 429)
+  claim(@CurrentOrigin() origin: FederationOrigin, @Body() body: unknown): Promise<PrekeyBundle> {
+    return this.inbound.claim(origin, body);
+  }
+
+  @Post('messages')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Deliver an exchange initiation or confirmation (idempotent)' })
+  @ApiZodBody(FederationMessageSchema)
+  @ApiZodResponse(202, FederationAckSchema)
+  @ApiErrors(400, 404, 409, 422, 429)
+  deliver(@CurrentOrigin() origin: FederationOrigin, @Body() body: unknown): Promise<FederationAck> {
+    return this.inbound.deliver(origin, body);
+  }
+}

@@ -1,0 +1,130 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../database/prisma.service.js';
+import type { Prisma } from '../generated/prisma/client.js';
+
+/** Kinds of outbox message, one per federation message type. */
+export type OutboxKind = 'initiation' | 'confirmation';
+
+export interface NewOutboxMessage {
+  /** Unique per logical message (`initiation:<exchangeId>`): enqueuing twice stores one row. */
+  dedupeKey: string;
+  kind: OutboxKind;
+  targetDomain: string;
+  payload: Prisma.InputJsonValue;
+  giveUpAt: Date;
+  /** The exchange row marked failed if delivery gives up. */
+  exchangeRowId: string;
+}
+
+export interface DueMessage {
+  id: bigint;
+  kind: OutboxKind;
+  targetDomain: string;
+  payload: unknown;
+  /** Attempts including the one now being made. */
+  attempts: number;
+  giveUpAt: Date;
+  exchangeRowId: string | null;
+}
+
+interface DueRow {
+  id: bigint;
+  kind: string;
+  target_domain: string;
+  payload: unknown;
+  attempts: number;
+  give_up_at: Date;
+  exchange_row_id: string | null;
+}
+
+/**
+ * The outbox of messages for other nodes (SPEC §5). Rows are written in the same transaction
+ * as the state change they announce, claimed by one worker at a time across replicas, and kept
+ * after delivery or failure as a record of what happened.
+ */
+@Injectable()
+export class OutboxRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Inserts within the caller's transaction; a second message with the same dedupe key is ignored. */
+  async enqueue(tx: Prisma.TransactionClient, message: NewOutboxMessage): Promise<void> {
+    await tx.outboxMessage.createMany({
+      data: [
+        {
+          dedupeKey: message.dedupeKey,
+          kind: message.kind,
+          targetDomain: message.targetDomain,
+          payload: message.payload,
+          giveUpAt: message.giveUpAt,
+          exchangeRowId: message.exchangeRowId,
+        },
+      ],
+      skipDuplicates: true,
+    });
+  }
+
+  /**
+   * Claims up to `limit` due messages in one statement: rows locked by another replica's claim
+   * are skipped (FOR UPDATE SKIP LOCKED), and each claimed row's next attempt is pushed
+   * `leaseMs` ahead, so no other worker picks it up while this one delivers it. If this worker
+   * dies, the message becomes due again when the lease runs out.
+   */
+  async claimDue(limit: number, leaseMs: number): Promise<DueMessage[]> {
+    const rows = await this.prisma.$queryRaw<DueRow[]>`
+      WITH due AS (
+        SELECT id FROM outbox_message
+         WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+         ORDER BY next_attempt_at
+         LIMIT ${limit}
+         FOR UPDATE SKIP LOCKED
+      )
+      UPDATE outbox_message o
+         SET attempts = o.attempts + 1,
+             next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000}::double precision)
+        FROM due WHERE o.id = due.id
+      RETURNING o.id, o.kind, o.target_domain, o.payload, o.attempts, o.give_up_at, o.exchange_row_id`;
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind as OutboxKind,
+      targetDomain: r.target_domain,
+      payload: r.payload,
+      attempts: Number(r.attempts),
+      giveUpAt: r.give_up_at,
+      exchangeRowId: r.exchange_row_id,
+    }));
+  }
+
+  /**
+   * Records a delivery; for an initiation also moves the sender's exchange from `pending` to
+   * `delivered` (never backwards: a confirmation may already have arrived).
+   */
+  async markDelivered(message: DueMessage, now: Date): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      await tx.outboxMessage.update({ where: { id: message.id }, data: { deliveredAt: now, lastError: null } });
+      if (message.kind === 'initiation' && message.exchangeRowId) {
+        await tx.exchange.updateMany({
+          where: { id: message.exchangeRowId, status: 'pending' },
+          data: { status: 'delivered', updatedAt: now },
+        });
+      }
+    });
+  }
+
+  async reschedule(id: bigint, nextAttemptAt: Date, error: string): Promise<void> {
+    await this.prisma.outboxMessage.update({ where: { id }, data: { nextAttemptAt, lastError: error.slice(0, 500) } });
+  }
+
+  /** Gives up on a message and marks its exchange failed with the reason, in one transaction. */
+  async markFailed(message: DueMessage, now: Date, reason: string): Promise<void> {
+    const text = reason.slice(0, 500);
+    await this.prisma.$transaction(async (tx) => {
+      await tx.outboxMessage.update({ where: { id: message.id }, data: { failedAt: now, lastError: text } });
+      if (message.exchangeRowId) {
+        await tx.exchange.updateMany({
+          where: { id: message.exchangeRowId, status: { in: ['pending', 'delivered', 'confirmed'] } },
+          data: { status: 'failed', failureReason: text, updatedAt: now },
+        });
+      }
+    });
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Drains the outbox (SPEC §5): claims due messages (safe with several replicas on one
+ * database, see OutboxRepository.claimDue), delivers each to the node serving its target
+ * domain, and reschedules failures with exponential backoff and full jitter until the
+ * delivery horizon, when the message and its exchange are marked failed. Also expires
+ * exchanges that were never confirmed.
+ *
+ * Runs on a timer every `outboxPollMs`, and at once after an enqueue (`kick`). Stops on
+ * shutdown: in-flight requests are aborted, and their messages become due again when their
+ * lease runs out (the receiver is idempotent, so a second delivery changes nothing).
+ */
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { FederationClient } from '../federation/federation.client.js';
+import { parseAddress } from '../protocol/address.js';
+import { isKeyPearsError } from '../protocol/errors.js';
+import { FederationMessageSchema } from '../protocol/exchange-api.js';
+import { parseWire } from '../protocol/wire.js';
+import { FEDERATION_MESSAGES_PATH } from './federation-paths.js';
+import { ExchangeRepository } from './exchange.repository.js';
+import { OutboxRepository, type DueMessage } from './outbox.repository.js';
+
+/** Messages claimed per round; each round delivers them concurrently. */
+const BATCH_SIZE = 16;
+/** First retry delay bound; doubles with each attempt up to `outboxBackoffMaxMs`. */
+const BACKOFF_BASE_MS = 1000;
+const EXPIRY_SWEEP_INTERVAL_MS = 60_000;
+/** Answers that retrying cannot change: the message itself is refused. */
+const PERMANENT_PEER_CODES = new Set([
+  'invalid_request',
+  'invalid_exchange',
+  'bad_signature',
+  'invalid_key',
+  'not_found',
+  'blocked',
+  'conflict',
+  'exchange_expired',
+  'domain_not_served',
+  'payload_too_large',
+]);
+
+/** Full jitter: a uniformly random delay up to the exponential bound. */
+export function backoffDelayMs(attempts: number, capMs: number, random: () => number = Math.random): number {
+  const bound = Math.min(capMs, BACKOFF_BASE_MS * 2 ** Math.min(attempts - 1, 30));
+  return Math.floor(random() * bound);
+}
+
+@Injectable()
+export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(OutboxWorker.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private kicked = false;
+  private stopped = true;
+  private abort = new AbortController();
+  private lastSweep = 0;
+
+  constructor(
+    private readonly outbox: OutboxRepository,
+    private readonly exchanges: ExchangeRepository,
+    private readonly federation: FederationClient,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.stopped = false;
+    this.abort = new AbortController();
+    this.schedule(0);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.abort.abort();
+    await this.running;
+  }
+
+  /** Asks for a round as soon as possible (after an enqueue). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.kicked = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped || this.running) return;
+    this.kicked = false;
+    this.running = this.round().catch((e: unknown) => {
+      if (!this.stopped) this.logger.error(`outbox round failed: ${(e as Error).message}`);
+    });
+    await this.running;
+    this.running = undefined;
+    this.schedule(this.kicked ? 0 : this.config.outboxPollMs);
+  }
+
+  /** Delivers due messages until none is due, then sweeps expired exchanges when it is time. */
+  private async round(): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      const batch = await this.outbox.claimDue(BATCH_SIZE, this.config.outboxLeaseMs);
+      if (batch.length === 0) break;
+      await Promise.all(batch.map((m) => this.deliver(m)));
+    }
+    const now = this.clock.now();
+    if (now.getTime() - this.lastSweep >= EXPIRY_SWEEP_INTERVAL_MS) {
+      this.lastSweep = now.getTime();
+      const expired = await this.exchanges.expireDue(now);
+      if (expired > 0) this.logger.log(`${expired} exchange(s) expired`);
+    }
+  }
+
+  private async deliver(message: DueMessage): Promise<void> {
+    try {
+      await this.federation.post(message.targetDomain, FEDERATION_MESSAGES_PATH, message.payload, {
+        senderDomain: senderDomainOf(message.payload),
+        signal: this.abort.signal,
+      });
+      await this.outbox.markDelivered(message, this.clock.now());
+      return;
+    } catch (e) {
+      if (this.stopped) return; // aborted by shutdown: the lease brings it back
+      const reason = isKeyPearsError(e) ? `${e.code}: ${e.message}` : (e as Error).message;
+      const peerCode = isKeyPearsError(e) ? e.details?.peerCode : undefined;
+      const now = this.clock.now();
+      if (typeof peerCode === 'string' && PERMANENT_PEER_CODES.has(peerCode)) {
+        this.logger.warn(`outbox message ${message.id} refused by ${message.targetDomain}: ${reason}`);
+        await this.outbox.markFailed(message, now, `refused by the recipient's node: ${reason}`);
+        return;
+      }
+      const next = new Date(
+        now.getTime() + Math.max(backoffDelayMs(message.attempts, this.config.outboxBackoffMaxMs), 10),
+      );
+      if (next >= message.giveUpAt) {
+        this.logger.warn(`outbox message ${message.id} to ${message.targetDomain} given up: ${reason}`);
+        await this.outbox.markFailed(message, now, `not delivered before the delivery horizon: ${reason}`);
+        return;
+      }
+      await this.outbox.reschedule(message.id, next, reason);
+    }
+  }
+}
+
+/** The domain a queued message speaks for: its sender's (validated again, it is read back from the database). */
+function senderDomainOf(payload: unknown): string {
+  const message = parseWire(FederationMessageSchema, payload, 'internal_error');
+  const from = message.type === 'initiation' ? message.initiation.from : message.confirmation.from;
+  return parseAddress(from).domain;
+}

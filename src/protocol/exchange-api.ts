@@ -1,0 +1,150 @@
+/**
+ * The messages of the exchange API (docs/protocol.md, "Client exchange API" and
+ * "Federation"): what a client sends its own node, what the node answers, and what one node
+ * delivers to another. Shared by the node, which validates and documents them, and the SDK,
+ * which builds and parses them. Objects are strict; byte strings and addresses follow
+ * src/protocol/wire.ts.
+ */
+import { z } from 'zod';
+import { parseAddress, parseDomain } from './address.js';
+import { KeyPearsError } from './errors.js';
+import {
+  AddressSchema,
+  ExchangeConfirmationSchema,
+  ExchangeIdSchema,
+  ExchangeInitiationSchema,
+  MlKemKeyRecordSchema,
+  PrekeyBundleSchema,
+  PublicIdentitySchema,
+  X25519KeyRecordSchema,
+} from './wire.js';
+
+/** States of an exchange (docs/protocol.md, "State machine"). */
+export const EXCHANGE_STATUSES = ['pending', 'delivered', 'confirmed', 'failed', 'expired'] as const;
+export type ExchangeStatus = (typeof EXCHANGE_STATUSES)[number];
+export type ExchangeRole = 'initiator' | 'responder';
+
+// --- Client -> own node ------------------------------------------------------------------
+
+/** `POST /api/v1/exchanges/bundle`: claim a prekey bundle for any address, local or remote. */
+export const BundleRequestSchema = z.strictObject({ address: AddressSchema });
+export type BundleRequest = z.infer<typeof BundleRequestSchema>;
+
+/**
+ * `POST /api/v1/exchanges`: the initiation plus the bundle it was derived from, so that the
+ * node can check the initiation before carrying it (and pass on the responder's signed
+ * prekeys, see `ResponderPrekeysSchema`).
+ */
+export const StartExchangeRequestSchema = z.strictObject({
+  initiation: ExchangeInitiationSchema,
+  bundle: PrekeyBundleSchema,
+});
+export type StartExchangeRequest = z.infer<typeof StartExchangeRequestSchema>;
+
+/** `POST /api/v1/exchanges/{id}/confirmation`. */
+export const ConfirmExchangeRequestSchema = z.strictObject({ confirmation: ExchangeConfirmationSchema });
+export type ConfirmExchangeRequest = z.infer<typeof ConfirmExchangeRequestSchema>;
+
+/** One exchange as its local participant sees it. `id` is the exchange id, the same on both sides. */
+export const ExchangeViewSchema = z.strictObject({
+  id: ExchangeIdSchema,
+  role: z.enum(['initiator', 'responder']),
+  /** The other participant's address. */
+  peer: AddressSchema,
+  status: z.enum(EXCHANGE_STATUSES),
+  /** True when the responder had no post-quantum one-time prekey left (last-resort key used). */
+  usedLastResort: z.boolean(),
+  initiation: ExchangeInitiationSchema,
+  confirmation: ExchangeConfirmationSchema.nullable(),
+  /** The peer's public identity as the node verified it (null for an initiator whose peer is unknown yet). */
+  peerIdentity: PublicIdentitySchema.nullable(),
+  failureReason: z.string().nullable(),
+  createdAt: z.iso.datetime({ offset: true }),
+  expiresAt: z.iso.datetime({ offset: true }),
+  confirmedAt: z.iso.datetime({ offset: true }).nullable(),
+});
+export type ExchangeView = z.infer<typeof ExchangeViewSchema>;
+
+/** `GET /api/v1/exchanges/inbox`: incoming exchanges not yet accepted, oldest first. */
+export const InboxResponseSchema = z.strictObject({ exchanges: z.array(ExchangeViewSchema).max(1000) });
+export type InboxResponse = z.infer<typeof InboxResponseSchema>;
+
+/** `POST /api/v1/exchanges` and `.../confirmation` answer with the exchange's new state. */
+export const ExchangeStatusResponseSchema = z.strictObject({
+  id: ExchangeIdSchema,
+  status: z.enum(EXCHANGE_STATUSES),
+  usedLastResort: z.boolean(),
+});
+export type ExchangeStatusResponse = z.infer<typeof ExchangeStatusResponseSchema>;
+
+/**
+ * A block pattern: a canonical address (`alice@a.example`) or a domain (`a.example`), which
+ * blocks every address of the domain.
+ */
+export const BlockPatternSchema = z
+  .string()
+  .max(320)
+  .superRefine((text, ctx) => {
+    try {
+      const canonical = text.includes('@') ? parseAddress(text).canonical : parseDomain(text);
+      if (canonical !== text) ctx.addIssue({ code: 'custom', message: `pattern must be canonical (${canonical})` });
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: e instanceof KeyPearsError ? e.message : 'invalid pattern' });
+    }
+  });
+
+export const BlockRequestSchema = z.strictObject({ pattern: BlockPatternSchema });
+export const BlockListSchema = z.strictObject({ blocks: z.array(BlockPatternSchema) });
+
+// --- Node -> node ------------------------------------------------------------------------
+
+/** `POST /api/v1/federation/claim`: a bundle for a local `address`, on behalf of a remote `requester`. */
+export const FederationClaimRequestSchema = z.strictObject({
+  requester: AddressSchema,
+  address: AddressSchema,
+});
+export type FederationClaimRequest = z.infer<typeof FederationClaimRequestSchema>;
+
+/**
+ * The responder's signed prekeys that an initiation names by id, copied from the bundle the
+ * initiator used. Each carries the responder's own signature, so the responder's node can
+ * check them against the responder's identity key and recompute the transcript, even after a
+ * one-time prekey was deleted at claim or the signed prekey was rotated.
+ */
+export const ResponderPrekeysSchema = z.strictObject({
+  signedPrekey: X25519KeyRecordSchema,
+  oneTimePrekey: X25519KeyRecordSchema.optional(),
+  pqPrekey: MlKemKeyRecordSchema,
+});
+export type ResponderPrekeys = z.infer<typeof ResponderPrekeysSchema>;
+
+/** An initiation as carried from the initiator's node to the responder's node. */
+export const InitiationMessageSchema = z.strictObject({
+  type: z.literal('initiation'),
+  initiation: ExchangeInitiationSchema,
+  /** The initiator's public identity, vouched for by the initiator's node (the origin). */
+  initiatorIdentity: PublicIdentitySchema,
+  responderPrekeys: ResponderPrekeysSchema,
+});
+export type InitiationMessage = z.infer<typeof InitiationMessageSchema>;
+
+/** A confirmation as carried from the responder's node to the initiator's node. */
+export const ConfirmationMessageSchema = z.strictObject({
+  type: z.literal('confirmation'),
+  confirmation: ExchangeConfirmationSchema,
+});
+export type ConfirmationMessage = z.infer<typeof ConfirmationMessageSchema>;
+
+/** `POST /api/v1/federation/messages`. */
+export const FederationMessageSchema = z.discriminatedUnion('type', [
+  InitiationMessageSchema,
+  ConfirmationMessageSchema,
+]);
+export type FederationMessage = z.infer<typeof FederationMessageSchema>;
+
+/** The answer to a delivered message: what the receiving node now holds. */
+export const FederationAckSchema = z.strictObject({
+  exchangeId: ExchangeIdSchema,
+  status: z.enum(EXCHANGE_STATUSES),
+});
+export type FederationAck = z.infer<typeof FederationAckSchema>;

@@ -1,0 +1,250 @@
+/**
+ * The exchange from a client's side (docs/protocol.md, "The exchange"): start, accept,
+ * follow, and read the secret. The client talks only to its own node. Every secret is
+ * written to the keystore before the message that depends on it leaves, and the one-time
+ * secret keys an accepted exchange used are deleted in the same keystore write that records
+ * the secret, so nothing is lost on a crash and nothing can be used twice.
+ */
+import { toHex } from '../protocol/encoding.js';
+import { KeyPearsError } from '../protocol/errors.js';
+import {
+  acceptExchange as acceptDerivation,
+  initiateExchange,
+  verifyConfirmation,
+  type ResponderKeys,
+} from '../protocol/exchange.js';
+import type { ExchangeStatus, ExchangeView } from '../protocol/exchange-api.js';
+import { decodePublicIdentity } from '../protocol/wire.js';
+import type { NodeClient } from './client.js';
+import type { StoredExchange } from './exchange-record.js';
+import type { Keystore } from './keystore.js';
+
+export interface ExchangeContext {
+  /** A client of the user's own node, signing as the keystore's address. */
+  client: NodeClient;
+  ks: Keystore;
+  /** Persists the keystore (atomically); called before anything is sent that depends on it. */
+  save(ks: Keystore): Promise<void>;
+  /** Unix seconds; defaults to the system clock. */
+  now?: () => number;
+}
+
+export interface ExchangeSummary {
+  id: string;
+  status: ExchangeStatus;
+  peer: string;
+  role: StoredExchange['role'];
+  usedLastResort: boolean;
+  /** Why the exchange failed, when it did. */
+  failureReason?: string;
+}
+
+const nowOf = (ctx: ExchangeContext) => (ctx.now ?? (() => Math.floor(Date.now() / 1000)))();
+
+function exchangesOf(ks: Keystore): Map<string, StoredExchange> {
+  ks.exchanges ??= new Map();
+  return ks.exchanges;
+}
+
+const summary = (e: StoredExchange, failureReason?: string): ExchangeSummary => ({
+  id: e.id,
+  status: e.status,
+  peer: e.peer,
+  role: e.role,
+  usedLastResort: e.usedLastResort,
+  ...(failureReason ? { failureReason } : {}),
+});
+
+/**
+ * Starts an exchange with `address`: claims a bundle through the user's node, verifies it,
+ * derives the secret, records it, and hands the signed initiation to the node.
+ *
+ * @throws KeyPearsError from the node (`not_found`, `rate_limited`, `blocked`, ...) or from
+ *   the bundle checks (`invalid_bundle`, `bad_signature`, `invalid_key`).
+ */
+export async function startExchange(ctx: ExchangeContext, address: string): Promise<ExchangeSummary> {
+  const { ks, client } = ctx;
+  const { bundle, decoded } = await client.exchangeBundle(address);
+  const started = initiateExchange({
+    self: {
+      address: ks.address,
+      identitySecretKey: ks.identitySecretKey,
+      identityDhSecretKey: ks.identityDh.secretKey,
+    },
+    peerBundle: decoded,
+    createdAt: nowOf(ctx),
+  });
+  const { initiation } = started;
+  const record: StoredExchange = {
+    id: initiation.exchangeId,
+    role: 'initiator',
+    peer: initiation.to,
+    status: 'pending',
+    secret: started.secret,
+    transcriptHash: started.transcriptHash,
+    usedLastResort: initiation.pqPrekeyKind === 'pq-last-resort',
+    createdAt: initiation.createdAt,
+    confirmKey: started.confirmKey,
+    responderIdentityKey: decoded.identityKey,
+    initiation,
+  };
+  exchangesOf(ks).set(record.id, record);
+  await ctx.save(ks);
+  const answer = await client.startExchange({ initiation, bundle });
+  record.status = answer.status;
+  await ctx.save(ks);
+  return summary(record);
+}
+
+/**
+ * Accepts an incoming exchange: verifies the initiation against the initiator's identity and
+ * this user's own keys, derives the secret, deletes the one-time secret keys it used, records
+ * the secret, then sends the key confirmation through the node. Running it again for an
+ * exchange already accepted re-sends the same confirmation (after a failed send).
+ *
+ * @throws KeyPearsError `not_found`, `conflict` (not an incoming exchange waiting for an
+ *   answer), `invalid_exchange`, `bad_signature`, `exchange_expired`.
+ */
+export async function acceptExchange(ctx: ExchangeContext, id: string): Promise<ExchangeSummary> {
+  const { ks, client } = ctx;
+  const known = exchangesOf(ks).get(id);
+  if (known) {
+    if (known.role !== 'responder' || !known.confirmation) {
+      throw new KeyPearsError('conflict', `exchange ${id} is not an incoming exchange`);
+    }
+    if (known.status !== 'confirmed') {
+      const answer = await client.confirmExchange(id, known.confirmation);
+      known.status = answer.status;
+      await ctx.save(ks);
+    }
+    return summary(known);
+  }
+  const view = await client.getExchange(id);
+  if (view.role !== 'responder') throw new KeyPearsError('conflict', `exchange ${id} was started by you`);
+  if (view.status !== 'delivered') {
+    throw new KeyPearsError('conflict', `exchange ${id} is ${view.status}, not waiting for an answer`);
+  }
+  if (!view.peerIdentity) throw new KeyPearsError('invalid_response', 'the node sent no identity for the initiator');
+  const initiatorIdentity = decodePublicIdentity(view.peerIdentity, view.peer);
+  const accepted = acceptDerivation({
+    self: responderKeys(ks),
+    initiation: view.initiation,
+    initiatorIdentity,
+    now: nowOf(ctx),
+  });
+  const { initiation } = view;
+  if (initiation.oneTimePrekeyId !== undefined) ks.oneTimePrekeys.delete(initiation.oneTimePrekeyId);
+  if (initiation.pqPrekeyKind === 'pq-one-time') ks.pqOneTimePrekeys.delete(initiation.pqPrekeyId);
+  const record: StoredExchange = {
+    id,
+    role: 'responder',
+    peer: view.peer,
+    status: 'delivered',
+    secret: accepted.secret,
+    transcriptHash: accepted.transcriptHash,
+    usedLastResort: initiation.pqPrekeyKind === 'pq-last-resort',
+    createdAt: initiation.createdAt,
+    confirmation: accepted.confirmation,
+  };
+  exchangesOf(ks).set(id, record);
+  await ctx.save(ks);
+  const answer = await client.confirmExchange(id, accepted.confirmation);
+  record.status = answer.status;
+  await ctx.save(ks);
+  return summary(record);
+}
+
+/**
+ * The exchange's current status, from the node, checked here: an initiator's exchange
+ * becomes `confirmed` only when the confirmation's MAC verifies with the locally derived key
+ * (a MAC that does not verify makes it `failed`: the two sides hold different keys).
+ */
+export async function refreshExchange(ctx: ExchangeContext, id: string): Promise<ExchangeSummary> {
+  const { ks, client } = ctx;
+  const record = exchangesOf(ks).get(id);
+  let view: ExchangeView;
+  try {
+    view = await client.getExchange(id);
+  } catch (e) {
+    if (record && e instanceof KeyPearsError && e.code === 'not_found') return summary(record);
+    throw e;
+  }
+  if (!record) {
+    return { id, status: view.status, peer: view.peer, role: view.role, usedLastResort: view.usedLastResort };
+  }
+  const settled = record.status === 'failed' || (record.status === 'confirmed' && view.status !== 'failed');
+  if (settled) return summary(record, view.failureReason ?? undefined);
+  let next: ExchangeStatus = view.status;
+  let reason = view.failureReason ?? undefined;
+  if (record.role === 'initiator' && view.status === 'confirmed') {
+    try {
+      verifyConfirmation({
+        confirmation: view.confirmation,
+        initiation: record.initiation!,
+        responderIdentityKey: record.responderIdentityKey!,
+        confirmKey: record.confirmKey!,
+        transcriptHash: record.transcriptHash,
+      });
+    } catch (e) {
+      next = 'failed';
+      reason = `the confirmation does not verify: ${(e as Error).message}`;
+    }
+  }
+  if (next !== record.status) {
+    record.status = next;
+    await ctx.save(ks);
+  }
+  return summary(record, reason);
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Between two status checks; default 500 ms. */
+  intervalMs?: number;
+  /** Called after every check (for a progress indicator). */
+  onProgress?: (status: ExchangeSummary, elapsedMs: number) => void;
+}
+
+/** Follows an exchange until it is confirmed, failed or expired, or until the timeout. */
+export async function waitForExchange(
+  ctx: ExchangeContext,
+  id: string,
+  options: WaitOptions,
+): Promise<ExchangeSummary> {
+  const started = Date.now();
+  for (;;) {
+    const current = await refreshExchange(ctx, id);
+    const elapsed = Date.now() - started;
+    options.onProgress?.(current, elapsed);
+    if (current.status === 'confirmed' || current.status === 'failed' || current.status === 'expired') return current;
+    if (elapsed >= options.timeoutMs) return current;
+    await new Promise((r) => setTimeout(r, Math.min(options.intervalMs ?? 500, options.timeoutMs - elapsed)));
+  }
+}
+
+/**
+ * The 32-byte secret of a confirmed exchange, as 64 lower-case hex characters.
+ *
+ * @throws KeyPearsError `not_found` (not in this keystore) or `not_confirmed`.
+ */
+export function exchangeSecret(ks: Keystore, id: string): string {
+  const record = exchangesOf(ks).get(id);
+  if (!record) throw new KeyPearsError('not_found', `no exchange ${id} in this keystore`);
+  if (record.status !== 'confirmed') {
+    throw new KeyPearsError('not_confirmed', `exchange ${id} is ${record.status}; its key is not confirmed yet`);
+  }
+  return toHex(record.secret);
+}
+
+/** The responder's secret keys by id, as the derivation asks for them. */
+function responderKeys(ks: Keystore): ResponderKeys {
+  return {
+    address: ks.address,
+    identitySecretKey: ks.identitySecretKey,
+    identityDhSecretKey: ks.identityDh.secretKey,
+    signedPrekeySecret: (id) => ks.signedPrekeys.find((k) => k.id === id)?.secretKey,
+    oneTimePrekeySecret: (id) => ks.oneTimePrekeys.get(id),
+    pqPrekeySecret: (kind, id) =>
+      kind === 'pq-one-time' ? ks.pqOneTimePrekeys.get(id) : ks.pqLastResortKeys.find((k) => k.id === id)?.secretKey,
+  };
+}
