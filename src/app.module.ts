@@ -3,10 +3,14 @@ import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import type { DatabaseConnection } from './database/database-connection.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DiscoveryModule } from './discovery/discovery.module.js';
+import { ExchangeModule } from './exchange/exchange.module.js';
 import { HashModule } from './hash/hash.module.js';
 import { HealthModule } from './health/health.module.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { KeysModule } from './keys/keys.module.js';
+import { NodeKeysModule } from './node-keys/node-keys.module.js';
+import { WellKnownModule } from './well-known/well-known.module.js';
 
 @Module({})
 export class AppModule {
@@ -20,6 +24,10 @@ export class AppModule {
         HealthModule,
         IdentityModule,
         KeysModule,
+        NodeKeysModule,
+        WellKnownModule,
+        DiscoveryModule,
+        ExchangeModule,
       ],
     };
   }

@@ -23,6 +23,11 @@ export interface AppConfig {
   dnsServers: string[];
   /** Allows plain HTTP and loopback/private peers. Development and tests only. */
   dev: boolean;
+  /**
+   * Development only (KEYPEARS_DEV_WELL_KNOWN_PORT): discovery asks
+   * `http://<domain>:<port>/.well-known/keypears.json` instead of `https://<domain>/...`.
+   */
+  devWellKnownPort: number | undefined;
   registration: RegistrationPolicy;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** How long the outbox keeps retrying a delivery before giving up. */
@@ -31,6 +36,18 @@ export interface AppConfig {
   exchangeTtlSeconds: number;
   /** Period of the outbox worker's poll when idle. */
   outboxPollMs: number;
+  /** Upper bound of the outbox's exponential backoff between two attempts at one message. */
+  outboxBackoffMaxMs: number;
+  /**
+   * How long a claimed outbox message is reserved for the worker that claimed it. Longer than
+   * a federation request's deadline, so two replicas never send one message at the same time
+   * (a second delivery after a crash is harmless: receivers are idempotent).
+   */
+  outboxLeaseMs: number;
+  /** Exchange initiations one sender address may send to one recipient per hour. */
+  exchangeLimitPerPair: number;
+  /** Federation messages one origin node may deliver per minute. */
+  exchangeLimitPerOrigin: number;
   /** Prekey bundle claims one requester may make for one target address per hour. */
   claimLimitPerPair: number;
   /** Prekey bundle claims one source IP address may make per minute. */
@@ -84,6 +101,15 @@ export function parseDnsServers(raw: string | undefined, name = 'KEYPEARS_DNS_SE
 
 /** `KEYPEARS_DEV`, parsed the same way by the node and the CLI. */
 export const parseDevFlag = (env: Env): boolean => flag(env, 'KEYPEARS_DEV');
+
+/** `KEYPEARS_DEV_WELL_KNOWN_PORT`, only with KEYPEARS_DEV=1. Shared with the CLI. */
+export function parseDevWellKnownPort(env: Env): number | undefined {
+  if (nonEmpty(env, 'KEYPEARS_DEV_WELL_KNOWN_PORT') === undefined) return undefined;
+  if (!flag(env, 'KEYPEARS_DEV')) {
+    throw new ConfigError('KEYPEARS_DEV_WELL_KNOWN_PORT', 'is a development setting and needs KEYPEARS_DEV=1');
+  }
+  return integer(env, 'KEYPEARS_DEV_WELL_KNOWN_PORT', 0, 1, 65535);
+}
 
 /** http:// is accepted (it is the default for a local node); peers outside dev mode will not federate with it. */
 function parsePublicUrl(raw: string): string {
@@ -143,11 +169,16 @@ export function loadConfig(env: Env): AppConfig {
     domains: [...new Set(domains)],
     dnsServers: parseDnsServers(nonEmpty(env, 'KEYPEARS_DNS_SERVERS')),
     dev,
+    devWellKnownPort: parseDevWellKnownPort(env),
     registration,
     logLevel: logLevel as AppConfig['logLevel'],
     deliveryHorizonSeconds: integer(env, 'KEYPEARS_DELIVERY_HORIZON_SECONDS', 86_400, 1, 30 * 86_400),
     exchangeTtlSeconds: integer(env, 'KEYPEARS_EXCHANGE_TTL_SECONDS', 7 * 86_400, 60, 365 * 86_400),
     outboxPollMs: integer(env, 'KEYPEARS_OUTBOX_POLL_MS', 1000, 10, 60_000),
+    outboxBackoffMaxMs: integer(env, 'KEYPEARS_OUTBOX_BACKOFF_MAX_MS', 600_000, 100, 86_400_000),
+    outboxLeaseMs: integer(env, 'KEYPEARS_OUTBOX_LEASE_MS', 30_000, 1000, 3_600_000),
+    exchangeLimitPerPair: integer(env, 'KEYPEARS_EXCHANGE_LIMIT_PER_PAIR', 30, 1, 1_000_000),
+    exchangeLimitPerOrigin: integer(env, 'KEYPEARS_EXCHANGE_LIMIT_PER_ORIGIN', 600, 1, 1_000_000),
     claimLimitPerPair: integer(env, 'KEYPEARS_CLAIM_LIMIT_PER_PAIR', 10, 1, 1_000_000),
     claimLimitPerSource: integer(env, 'KEYPEARS_CLAIM_LIMIT_PER_SOURCE', 60, 1, 1_000_000),
     registrationLimitPerSource: integer(env, 'KEYPEARS_REGISTRATION_LIMIT_PER_SOURCE', 20, 1, 1_000_000),

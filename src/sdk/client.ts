@@ -13,13 +13,26 @@ import {
   type RegistrationResponse,
 } from '../protocol/client-api.js';
 import { utf8 } from '../protocol/encoding.js';
+import {
+  BlockListSchema,
+  ExchangeStatusResponseSchema,
+  ExchangeViewSchema,
+  InboxResponseSchema,
+  type ExchangeStatusResponse,
+  type ExchangeView,
+  type InboxResponse,
+  type StartExchangeRequest,
+} from '../protocol/exchange-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { signRequest } from '../protocol/http-signature.js';
 import {
   decodeBundle,
   decodePublicIdentity,
   parseWire,
+  PrekeyBundleSchema,
   type DecodedPrekeyBundle,
+  type ExchangeConfirmation,
+  type PrekeyBundle,
   type DecodedPublicIdentity,
   type PrekeyUpload,
   type RegistrationRequest,
@@ -117,6 +130,52 @@ export class NodeClient {
     const canonical = parseAddress(address).canonical;
     const body = await this.call('POST', `/api/v1/identities/${encodeURIComponent(canonical)}/claim`, { signed: true });
     return decodeBundle(body, canonical);
+  }
+
+  /**
+   * `POST /api/v1/exchanges/bundle`: a bundle for any address, claimed by this node (over
+   * federation for other domains). Returned as received and verified.
+   */
+  async exchangeBundle(address: string): Promise<{ bundle: PrekeyBundle; decoded: DecodedPrekeyBundle }> {
+    const canonical = parseAddress(address).canonical;
+    const body = await this.call('POST', '/api/v1/exchanges/bundle', { body: { address: canonical }, signed: true });
+    const bundle = parseWire(PrekeyBundleSchema, body, 'invalid_bundle');
+    return { bundle, decoded: decodeBundle(bundle, canonical) };
+  }
+
+  /** `POST /api/v1/exchanges`: hands the initiation to this node for delivery. */
+  startExchange(request: StartExchangeRequest): Promise<ExchangeStatusResponse> {
+    return this.call('POST', '/api/v1/exchanges', { body: request, signed: true }, ExchangeStatusResponseSchema);
+  }
+
+  /** `GET /api/v1/exchanges/inbox`. */
+  inbox(): Promise<InboxResponse> {
+    return this.call('GET', '/api/v1/exchanges/inbox', { signed: true }, InboxResponseSchema);
+  }
+
+  /** `GET /api/v1/exchanges/{id}`. */
+  getExchange(id: string): Promise<ExchangeView> {
+    return this.call('GET', `/api/v1/exchanges/${encodeURIComponent(id)}`, { signed: true }, ExchangeViewSchema);
+  }
+
+  /** `POST /api/v1/exchanges/{id}/confirmation`. */
+  confirmExchange(id: string, confirmation: ExchangeConfirmation): Promise<ExchangeStatusResponse> {
+    return this.call(
+      'POST',
+      `/api/v1/exchanges/${encodeURIComponent(id)}/confirmation`,
+      { body: { confirmation }, signed: true },
+      ExchangeStatusResponseSchema,
+    );
+  }
+
+  /** `POST /api/v1/blocks`: blocks an address or a whole domain. */
+  block(pattern: string): Promise<{ blocks: string[] }> {
+    return this.call('POST', '/api/v1/blocks', { body: { pattern }, signed: true }, BlockListSchema);
+  }
+
+  /** `DELETE /api/v1/blocks/{pattern}`. */
+  unblock(pattern: string): Promise<{ blocks: string[] }> {
+    return this.call('DELETE', `/api/v1/blocks/${encodeURIComponent(pattern)}`, { signed: true }, BlockListSchema);
   }
 
   private async call(method: string, path: string, opts: { body?: unknown; signed: boolean }): Promise<unknown>;

@@ -16,6 +16,13 @@ import {
 import { fromB64uSized, toB64u } from '../protocol/encoding.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { AddressSchema, KeyIdSchema } from '../protocol/wire.js';
+import {
+  ExchangeIdKey,
+  parseExchanges,
+  serializeExchanges,
+  StoredExchangeJson,
+  type StoredExchange,
+} from './exchange-record.js';
 
 export const KEYSTORE_FILE = 'keystore.json';
 export const KEYSTORE_FORMAT = 'keypears-keystore';
@@ -50,6 +57,8 @@ export interface Keystore {
   oneTimePrekeys: Map<number, Uint8Array>;
   /** One-time ML-KEM-768 secret (decapsulation) keys by id. */
   pqOneTimePrekeys: Map<number, Uint8Array>;
+  /** Exchanges this address took part in, by exchange id (src/sdk/exchange-record.ts). */
+  exchanges?: Map<string, StoredExchange>;
 }
 
 const b64u = z.string().max(4096);
@@ -70,6 +79,7 @@ const KeystoreJson = z.strictObject({
   pqLastResortKeys: z.array(StoredKeyJson).max(10_000),
   oneTimePrekeys: z.record(KeyIdText, b64u),
   pqOneTimePrekeys: z.record(KeyIdText, b64u),
+  exchanges: z.record(ExchangeIdKey, StoredExchangeJson).optional(),
 });
 type KeystoreJson = z.infer<typeof KeystoreJson>;
 
@@ -92,6 +102,7 @@ export function serializeKeystore(ks: Keystore): string {
     pqLastResortKeys: ks.pqLastResortKeys.map(key),
     oneTimePrekeys: map(ks.oneTimePrekeys),
     pqOneTimePrekeys: map(ks.pqOneTimePrekeys),
+    exchanges: serializeExchanges(ks.exchanges),
   };
   return `${JSON.stringify(json, null, 2)}\n`;
 }
@@ -133,6 +144,7 @@ export function parseKeystore(text: string): Keystore {
     ),
     oneTimePrekeys: map(json.oneTimePrekeys, X25519_KEY_LENGTH, 'oneTimePrekeys'),
     pqOneTimePrekeys: map(json.pqOneTimePrekeys, MLKEM768_SECRET_KEY_LENGTH, 'pqOneTimePrekeys'),
+    exchanges: parseExchanges(json.exchanges),
   };
 }
 
