@@ -1,0 +1,231 @@
+/**
+ * The exchange commands of the `keypears` CLI (SPEC §7): `exchange start`, `inbox`,
+ * `exchange accept`, `exchange show`, `exchange secret` and `fingerprint`. Thin over the SDK
+ * (src/sdk/exchange.ts); each command returns one JSON object for `--json` and a text for
+ * people, and writes progress to stderr only when not `--json`.
+ */
+import type { Command } from 'commander';
+import { parseDevFlag, parseDevWellKnownPort, parseDnsServers, type Env } from '../../config/config.js';
+import { parseAddress } from '../../protocol/address.js';
+import { fromB64u } from '../../protocol/encoding.js';
+import { KeyPearsError } from '../../protocol/errors.js';
+import { identityFingerprint, safetyNumber } from '../../protocol/fingerprint.js';
+import { NodeClient } from '../../sdk/client.js';
+import {
+  acceptExchange,
+  exchangeSecret,
+  refreshExchange,
+  startExchange,
+  waitForExchange,
+  type ExchangeContext,
+  type ExchangeSummary,
+} from '../../sdk/exchange.js';
+import { identityPublicKey, loadKeystore, saveKeystore } from '../../sdk/keystore.js';
+import { resolveAddress } from '../../sdk/resolve.js';
+
+/** What every command needs from the CLI around it. */
+export interface CommandIo {
+  /** The keystore directory (`--home`, `$KEYPEARS_HOME`, `~/.keypears`). */
+  home: string;
+  json: boolean;
+  env: Env;
+  /** Writes a progress line for people (stderr); not called with `--json`. */
+  progress(text: string, final?: boolean): void;
+}
+
+export interface CommandResult {
+  json: Record<string, unknown>;
+  text: string;
+}
+
+/** Default and largest `--timeout` of `exchange start --wait`, in seconds. */
+export const DEFAULT_WAIT_SECONDS = 120;
+const MAX_WAIT_SECONDS = 86_400;
+const SPINNER = ['-', '\\', '|', '/'];
+
+async function context(io: CommandIo): Promise<ExchangeContext> {
+  const ks = await loadKeystore(io.home);
+  if (ks.registeredAt === undefined) {
+    throw new KeyPearsError('not_registered', `${ks.address} is not registered yet (run "keypears register")`);
+  }
+  const client = new NodeClient({
+    baseUrl: ks.node,
+    signer: { address: ks.address, secretKey: ks.identitySecretKey },
+    allowInsecureHttp: parseDevFlag(io.env),
+  });
+  return { client, ks, save: (k) => saveKeystore(io.home, k) };
+}
+
+const lastResortNote = (s: ExchangeSummary) =>
+  s.usedLastResort ? '\nnote: the peer had no one-time prekeys left; their last-resort keys were used' : '';
+
+function describe(s: ExchangeSummary): CommandResult {
+  return {
+    json: {
+      id: s.id,
+      status: s.status,
+      peer: s.peer,
+      role: s.role,
+      usedLastResort: s.usedLastResort,
+      ...(s.failureReason ? { failureReason: s.failureReason } : {}),
+    },
+    text:
+      `exchange ${s.id} with ${s.peer} (${s.role === 'initiator' ? 'started by you' : 'started by them'}): ${s.status}` +
+      (s.failureReason ? `\nreason: ${s.failureReason}` : '') +
+      lastResortNote(s),
+  };
+}
+
+/** `exchange start <address> [--wait] [--timeout S]`. */
+export async function exchangeStartCommand(
+  io: CommandIo,
+  address: string,
+  options: { wait?: boolean; timeout?: string },
+): Promise<CommandResult> {
+  const timeoutSeconds = options.timeout === undefined ? DEFAULT_WAIT_SECONDS : Number(options.timeout);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_WAIT_SECONDS) {
+    throw new KeyPearsError(
+      'invalid_argument',
+      `--timeout must be a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}`,
+    );
+  }
+  const ctx = await context(io);
+  const startedAt = Date.now();
+  let summary = await startExchange(ctx, address);
+  if (options.wait) {
+    let frame = 0;
+    summary = await waitForExchange(ctx, summary.id, {
+      timeoutMs: timeoutSeconds * 1000,
+      onProgress: (s, elapsedMs) => {
+        if (io.json || s.status === 'confirmed') return;
+        const spin = SPINNER[frame++ % SPINNER.length];
+        io.progress(`${spin} waiting for ${s.peer} to accept: ${s.status} (${Math.round(elapsedMs / 1000)} s)`);
+      },
+    });
+    if (!io.json) io.progress('', true);
+  }
+  const result = describe(summary);
+  if (options.wait) {
+    result.json.elapsedMs = Date.now() - startedAt;
+    if (summary.status !== 'confirmed') {
+      const why =
+        summary.status === 'failed' || summary.status === 'expired' ? summary.status : `still ${summary.status}`;
+      throw new KeyPearsError(
+        'not_confirmed',
+        `exchange ${summary.id} with ${summary.peer} is ${why} after ${timeoutSeconds} s`,
+        {
+          result: result.json,
+        },
+      );
+    }
+  }
+  result.text = `${result.text}\nid: ${summary.id}`;
+  return result;
+}
+
+/** `inbox`. */
+export async function inboxCommand(io: CommandIo): Promise<CommandResult> {
+  const ctx = await context(io);
+  const { exchanges } = await ctx.client.inbox();
+  const rows = exchanges.map((e) => ({
+    id: e.id,
+    from: e.peer,
+    createdAt: e.createdAt,
+    expiresAt: e.expiresAt,
+    usedLastResort: e.usedLastResort,
+    fingerprint: e.peerIdentity?.fingerprint ?? null,
+  }));
+  const text =
+    rows.length === 0
+      ? 'no incoming exchanges'
+      : rows
+          .map((r) => `${r.id}  from ${r.from}  ${r.createdAt}${r.usedLastResort ? '  (last-resort keys)' : ''}`)
+          .join('\n');
+  return { json: { exchanges: rows }, text };
+}
+
+/** `exchange accept <id>`. */
+export async function exchangeAcceptCommand(io: CommandIo, id: string): Promise<CommandResult> {
+  return describe(await acceptExchange(await context(io), id));
+}
+
+/** `exchange show <id>`. */
+export async function exchangeShowCommand(io: CommandIo, id: string): Promise<CommandResult> {
+  return describe(await refreshExchange(await context(io), id));
+}
+
+/** `exchange secret <id>`: refreshes an initiator's unconfirmed exchange first. */
+export async function exchangeSecretCommand(io: CommandIo, id: string): Promise<CommandResult> {
+  let ks = await loadKeystore(io.home);
+  if (ks.exchanges?.get(id)?.status !== 'confirmed' && ks.exchanges?.has(id)) {
+    const ctx = await context(io);
+    await refreshExchange(ctx, id);
+    ks = ctx.ks;
+  }
+  const secret = exchangeSecret(ks, id);
+  return { json: { id, secret }, text: secret };
+}
+
+/** `fingerprint <address>`: the safety number of this user and `address`, after resolving it. */
+export async function fingerprintCommand(io: CommandIo, address: string): Promise<CommandResult> {
+  const ks = await loadKeystore(io.home);
+  const peer = parseAddress(address).canonical;
+  const resolved = await resolveAddress(peer, {
+    dev: parseDevFlag(io.env),
+    dnsServers: parseDnsServers(io.env.KEYPEARS_DNS_SERVERS),
+    devWellKnownPort: parseDevWellKnownPort(io.env),
+  });
+  const own = identityPublicKey(ks);
+  const number = safetyNumber(
+    { address: ks.address, identityKey: own },
+    { address: peer, identityKey: fromB64u(resolved.identity.identityKey) },
+  );
+  return {
+    json: {
+      safetyNumber: number,
+      self: { address: ks.address, fingerprint: identityFingerprint(own) },
+      peer: { address: peer, fingerprint: resolved.fingerprint, node: resolved.node },
+    },
+    text: `safety number for ${ks.address} and ${peer}:\n${number}\nCompare it with ${peer} over a channel you trust.`,
+  };
+}
+
+/**
+ * Adds the commands to a commander program. `run` is the CLI's own runner: it builds the
+ * CommandIo from the global options, prints the result (one JSON object with `--json`) and
+ * turns errors into a message on stderr and a non-zero exit code.
+ */
+export function registerExchangeCommands(
+  program: Command,
+  run: (action: (io: CommandIo) => Promise<CommandResult>) => Promise<void>,
+): void {
+  const exchange = program.command('exchange').description('hybrid X25519 + ML-KEM-768 key exchanges');
+  exchange
+    .command('start <address>')
+    .description('start an exchange with an address (initiator)')
+    .option('--wait', 'wait until the peer has accepted and the confirmation verified')
+    .option('--timeout <seconds>', `how long --wait waits (default ${DEFAULT_WAIT_SECONDS})`)
+    .action((address: string, options: { wait?: boolean; timeout?: string }) =>
+      run((io) => exchangeStartCommand(io, address, options)),
+    );
+  exchange
+    .command('accept <id>')
+    .description('accept an incoming exchange and send the key confirmation (responder)')
+    .action((id: string) => run((io) => exchangeAcceptCommand(io, id)));
+  exchange
+    .command('show <id>')
+    .description('status of an exchange: pending, delivered, confirmed, failed or expired')
+    .action((id: string) => run((io) => exchangeShowCommand(io, id)));
+  exchange
+    .command('secret <id>')
+    .description('the 32-byte shared key of a confirmed exchange, in hex')
+    .action((id: string) => run((io) => exchangeSecretCommand(io, id)));
+  program
+    .command('inbox')
+    .description('incoming exchanges waiting for you')
+    .action(() => run((io) => inboxCommand(io)));
+  program
+    .command('fingerprint <address>')
+    .description('the safety number of you and another address, to compare out of band')
+    .action((address: string) => run((io) => fingerprintCommand(io, address)));
+}
