@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DiscoveryService } from '../src/discovery/discovery.service.js';
 import { PrismaService } from '../src/database/prisma.service.js';
 import { NodeKeysService } from '../src/node-keys/node-keys.service.js';
+import { resolveAddress, resolveNodeUrl } from '../src/sdk/resolve.js';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { freePort } from './support/free-port.js';
 import { startLoopbackHttp, type LoopbackHttp } from './support/loopback-http.js';
@@ -184,6 +185,24 @@ describe('GET /api/v1/resolve', () => {
     const res = await resolve(a, 'x@htmlsite.test');
     // The TXT record is fine; the node simply does not serve htmlsite.test.
     expect(res.body.error.code).toBe('domain_not_listed');
+  });
+});
+
+describe('client-side resolution (the CLI does its own discovery)', () => {
+  const opts = () => ({ dev: true, dnsServers: [ns.address], devWellKnownPort: web.port });
+
+  it('finds the node and the verified identity', async () => {
+    const found = await resolveAddress('Bob@B.test', opts());
+    expect(found).toMatchObject({ address: 'bob@b.test', node: b.config.publicUrl, method: 'dns' });
+    expect(found.fingerprint).toBe(found.identity.fingerprint);
+    expect(await resolveNodeUrl('wk.test', opts())).toBe(b.config.publicUrl);
+  });
+
+  it('refuses the same misconfigurations as the node, and plain http outside dev mode', async () => {
+    await expect(resolveAddress('x@two.test', opts())).rejects.toMatchObject({ code: 'discovery_record_ambiguous' });
+    await expect(resolveNodeUrl('b.test', { dev: false, dnsServers: [ns.address] })).rejects.toMatchObject({
+      code: 'insecure_scheme',
+    });
   });
 });
 

@@ -50,6 +50,13 @@ describe('loadConfig', () => {
     fails({ KEYPEARS_DNS_SERVERS: '127.0.0.1' }, 'KEYPEARS_DNS_SERVERS');
   });
 
+  it('accepts KEYPEARS_DEV_WELL_KNOWN_PORT only in development mode', () => {
+    expect(loadConfig({}).devWellKnownPort).toBeUndefined();
+    expect(loadConfig({ KEYPEARS_DEV: '1', KEYPEARS_DEV_WELL_KNOWN_PORT: '8080' }).devWellKnownPort).toBe(8080);
+    fails({ KEYPEARS_DEV_WELL_KNOWN_PORT: '8080' }, 'KEYPEARS_DEV_WELL_KNOWN_PORT');
+    fails({ KEYPEARS_DEV: '1', KEYPEARS_DEV_WELL_KNOWN_PORT: '0' }, 'KEYPEARS_DEV_WELL_KNOWN_PORT');
+  });
+
   it('parses nameserver lists', () => {
     expect(parseDnsServers('127.0.0.1:5353, [::1]:53')).toEqual(['127.0.0.1:5353', '[::1]:53']);
     expect(parseDnsServers(undefined)).toEqual([]);
