@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DiscoveryService } from '../src/discovery/discovery.service.js';
 import { PrismaService } from '../src/database/prisma.service.js';
 import { NodeKeysService } from '../src/node-keys/node-keys.service.js';
+import { resolveCommand } from '../src/cli/commands/resolve.js';
 import { resolveAddress, resolveNodeUrl } from '../src/sdk/resolve.js';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { freePort } from './support/free-port.js';
@@ -196,6 +197,20 @@ describe('client-side resolution (the CLI does its own discovery)', () => {
     expect(found).toMatchObject({ address: 'bob@b.test', node: b.config.publicUrl, method: 'dns' });
     expect(found.fingerprint).toBe(found.identity.fingerprint);
     expect(await resolveNodeUrl('wk.test', opts())).toBe(b.config.publicUrl);
+  });
+
+  it('keypears resolve prints address, node and fingerprint from the environment settings', async () => {
+    const env = { KEYPEARS_DEV: '1', KEYPEARS_DNS_SERVERS: ns.address, KEYPEARS_DEV_WELL_KNOWN_PORT: String(web.port) };
+    const io = { home: '/nonexistent', json: true, env, progress: () => undefined };
+    const { json, text } = await resolveCommand(io, 'carol@wk.test');
+    expect(json).toMatchObject({ address: 'carol@wk.test', node: b.config.publicUrl, method: 'well-known' });
+    expect(json.fingerprint).toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){7}$/);
+    expect(text).toContain(String(json.fingerprint));
+    await expect(
+      resolveCommand({ ...io, env: { KEYPEARS_DNS_SERVERS: ns.address } }, 'bob@b.test'),
+    ).rejects.toMatchObject({
+      code: 'insecure_scheme',
+    });
   });
 
   it('refuses the same misconfigurations as the node, and plain http outside dev mode', async () => {
