@@ -1,0 +1,96 @@
+/**
+ * Checks docs/test-vectors/federation.json: the signed federation request and the exchange
+ * messages nodes carry, recomputed from the documented inputs (docs/protocol.md §9).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { ed25519PublicKey, ed25519Verify, sha256 } from './crypto.js';
+import { fromB64u, fromHex, toB64u, toHex, utf8 } from './encoding.js';
+import { exchangeTranscript } from './exchange.js';
+import { ConfirmationMessageSchema, InitiationMessageSchema } from './exchange-api.js';
+import { checkIncomingInitiation } from './exchange-message.js';
+import { signRequest, verifyRequest } from './http-signature.js';
+import { parseWire } from './wire.js';
+
+const vectors = JSON.parse(readFileSync('docs/test-vectors/federation.json', 'utf8'));
+const { request } = vectors;
+
+describe('federation request vector', () => {
+  it('reproduces the headers and signature base from the node key and the request', () => {
+    const seed = fromHex(request.nodeSecretKey);
+    expect(toB64u(ed25519PublicKey(seed))).toBe(request.nodePublicKey);
+    expect(toB64u(sha256(ed25519PublicKey(seed))).slice(0, 22)).toBe(request.keyId);
+    const headers = signRequest({
+      method: request.method,
+      targetUri: request.targetUri,
+      body: utf8(request.body),
+      keyId: request.keyId,
+      secretKey: seed,
+      headers: request.coveredHeaders,
+      now: request.created,
+      ttlSeconds: request.expires - request.created,
+      nonce: request.nonce,
+    });
+    expect(headers).toEqual(request.headers);
+    const signature = new Uint8Array(Buffer.from(/^kp=:(.*):$/.exec(request.headers.Signature)![1], 'base64'));
+    expect(ed25519Verify(signature, utf8(request.signatureBase), fromB64u(request.nodePublicKey))).toBe(true);
+  });
+
+  it('verifies with the covered federation headers, and not with any of them changed', async () => {
+    const verify = (covered: Record<string, string>) =>
+      verifyRequest({
+        method: request.method,
+        targetUri: request.targetUri,
+        body: utf8(request.body),
+        headers: { ...request.headers, ...covered },
+        requiredHeaders: Object.keys(request.coveredHeaders),
+        now: request.created + 1,
+        resolveKey: () => fromB64u(request.nodePublicKey),
+      });
+    await expect(verify(request.coveredHeaders)).resolves.toMatchObject({ keyId: request.keyId });
+    for (const name of Object.keys(request.coveredHeaders)) {
+      await expect(verify({ ...request.coveredHeaders, [name]: 'https://keys.c.example' })).rejects.toMatchObject({
+        code: 'bad_signature',
+      });
+    }
+  });
+});
+
+describe.each(vectors.messages.map((m: { exchange: string }) => [m.exchange, m]))('messages: %s', (_name, m: any) => {
+  const message = parseWire(InitiationMessageSchema, m.message);
+  const responder = {
+    address: m.responder.address,
+    identityKey: fromB64u(m.responder.identityKey),
+    identityDhKey: fromB64u(m.responder.identityDhKey),
+  };
+
+  it('are valid wire messages, the first one being the signed request body', () => {
+    expect(parseWire(ConfirmationMessageSchema, m.confirmationMessage).confirmation.to).toBe(message.initiation.from);
+    if (m === vectors.messages[0]) expect(JSON.parse(request.body)).toEqual(m.message);
+  });
+
+  it('give the documented transcript hash from public data only, and pass the receiving node checks', () => {
+    const rp = message.responderPrekeys;
+    const th = sha256(
+      exchangeTranscript(message.initiation, {
+        identityKey: responder.identityKey,
+        identityDhKey: responder.identityDhKey,
+        signedPrekey: fromB64u(rp.signedPrekey.publicKey),
+        oneTimePrekey: rp.oneTimePrekey && fromB64u(rp.oneTimePrekey.publicKey),
+        pqPrekey: fromB64u(rp.pqPrekey.publicKey),
+      }),
+    );
+    expect(toHex(th)).toBe(m.transcriptHash);
+    expect(checkIncomingInitiation(message.initiation, message.initiatorIdentity, rp, responder).address).toBe(
+      message.initiation.from,
+    );
+  });
+
+  it('fail the receiving node checks with a forwarded prekey that is not the responder’s', () => {
+    const rp = message.responderPrekeys;
+    const forged = { ...rp, signedPrekey: { ...rp.signedPrekey, id: rp.signedPrekey.id + 1 } };
+    expect(() => checkIncomingInitiation(message.initiation, message.initiatorIdentity, forged, responder)).toThrow(
+      expect.objectContaining({ code: 'invalid_exchange' }),
+    );
+  });
+});
