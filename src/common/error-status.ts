@@ -59,6 +59,8 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   well_known_invalid: 502,
   node_document_invalid: 502,
   domain_not_listed: 502,
+  invalid_bundle: 502,
+  invalid_identity: 502,
   fetch_failed: 503,
   fetch_timeout: 504,
   database_unavailable: 503,
