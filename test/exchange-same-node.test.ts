@@ -4,7 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PrismaService } from '../src/database/prisma.service.js';
+import { toHex } from '../src/protocol/encoding.js';
+import { acceptExchange as derive } from '../src/protocol/exchange.js';
+import { decodePublicIdentity } from '../src/protocol/wire.js';
 import { acceptExchange, exchangeSecret, refreshExchange, startExchange } from '../src/sdk/exchange.js';
+import { parseKeystore, serializeKeystore } from '../src/sdk/keystore.js';
 import { exchangeUser, type ExchangeUser } from './support/exchange-users.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
@@ -43,6 +47,34 @@ describe('same-node exchange', () => {
     expect(exchangeSecret(bob.ks, started.id)).toBe(secretA);
     expect((await bob.client.inbox()).exchanges).toEqual([]);
     expect((await alice.client.getExchange(started.id)).status).toBe('confirmed');
+  });
+
+  it('keeps what is needed to derive the secret again from the public messages and the keystore alone', async () => {
+    const started = await startExchange(alice.ctx, 'bob@a.test');
+    await acceptExchange(bob.ctx, started.id);
+    const view = await bob.client.getExchange(started.id);
+    const ks = parseKeystore(serializeKeystore(bob.ks));
+    const record = ks.exchanges!.get(started.id)!;
+    expect(ks.oneTimePrekeys.has(view.initiation.oneTimePrekeyId!)).toBe(false);
+    expect(ks.pqOneTimePrekeys.has(view.initiation.pqPrekeyId)).toBe(false);
+    const again = derive({
+      self: {
+        address: ks.address,
+        identitySecretKey: ks.identitySecretKey,
+        identityDhSecretKey: ks.identityDh.secretKey,
+        signedPrekeySecret: (id) => ks.signedPrekeys.find((k) => k.id === id)?.secretKey,
+        oneTimePrekeySecret: (id) =>
+          record.usedOneTimeKeys?.oneTimePrekey?.id === id ? record.usedOneTimeKeys.oneTimePrekey.secretKey : undefined,
+        pqPrekeySecret: (kind, id) =>
+          kind === 'pq-one-time' && record.usedOneTimeKeys?.pqOneTimePrekey?.id === id
+            ? record.usedOneTimeKeys.pqOneTimePrekey.secretKey
+            : undefined,
+      },
+      initiation: view.initiation,
+      initiatorIdentity: decodePublicIdentity(view.peerIdentity, view.peer),
+    });
+    expect(toHex(again.secret)).toBe(toHex(record.secret));
+    expect(again.confirmation).toEqual(record.confirmation);
   });
 
   it('refuses an exchange from a blocked address, storing nothing', async () => {

@@ -4,6 +4,7 @@
  * only ever sees public messages.
  */
 import { z } from 'zod';
+import { MLKEM768_SECRET_KEY_LENGTH, X25519_KEY_LENGTH } from '../protocol/crypto.js';
 import { fromB64uSized, toB64u } from '../protocol/encoding.js';
 import { EXCHANGE_STATUSES, type ExchangeRole, type ExchangeStatus } from '../protocol/exchange-api.js';
 import {
@@ -11,6 +12,7 @@ import {
   ExchangeConfirmationSchema,
   ExchangeIdSchema,
   ExchangeInitiationSchema,
+  KeyIdSchema,
   type ExchangeConfirmation,
   type ExchangeInitiation,
 } from '../protocol/wire.js';
@@ -43,6 +45,20 @@ export interface StoredExchange {
   initiation?: ExchangeInitiation;
   /** Responder only: the confirmation, kept so that it can be sent again. */
   confirmation?: ExchangeConfirmation;
+  /**
+   * Responder only: the one-time secret keys this exchange used. They are removed from the
+   * keystore's pools, so no other exchange can use them, and kept only next to the secret they
+   * produced, which they reveal nothing beyond; with them the secret can be derived again from
+   * the public messages (docs/keystore.md). Forgetting the exchange forgets them.
+   */
+  usedOneTimeKeys?: UsedOneTimeKeys;
+}
+
+export interface UsedOneTimeKeys {
+  /** X25519 one-time prekey. */
+  oneTimePrekey?: { id: number; secretKey: Uint8Array };
+  /** ML-KEM-768 one-time decapsulation key. */
+  pqOneTimePrekey?: { id: number; secretKey: Uint8Array };
 }
 
 const b64u = z.string().max(64);
@@ -59,6 +75,12 @@ export const StoredExchangeJson = z.strictObject({
   responderIdentityKey: b64u.optional(),
   initiation: ExchangeInitiationSchema.optional(),
   confirmation: ExchangeConfirmationSchema.optional(),
+  usedOneTimeKeys: z
+    .strictObject({
+      oneTimePrekey: z.strictObject({ id: KeyIdSchema, secretKey: b64u }).optional(),
+      pqOneTimePrekey: z.strictObject({ id: KeyIdSchema, secretKey: z.string().max(4096) }).optional(),
+    })
+    .optional(),
 });
 export type StoredExchangeJson = z.infer<typeof StoredExchangeJson>;
 
@@ -82,6 +104,7 @@ export function serializeExchanges(
       ...(e.responderIdentityKey ? { responderIdentityKey: toB64u(e.responderIdentityKey) } : {}),
       ...(e.initiation ? { initiation: e.initiation } : {}),
       ...(e.confirmation ? { confirmation: e.confirmation } : {}),
+      ...(e.usedOneTimeKeys ? { usedOneTimeKeys: encodeUsed(e.usedOneTimeKeys) } : {}),
     };
   }
   return out;
@@ -108,7 +131,38 @@ export function parseExchanges(json: Record<string, StoredExchangeJson> | undefi
         : {}),
       ...(e.initiation ? { initiation: e.initiation } : {}),
       ...(e.confirmation ? { confirmation: e.confirmation } : {}),
+      ...(e.usedOneTimeKeys ? { usedOneTimeKeys: decodeUsed(e.usedOneTimeKeys, `${field}.usedOneTimeKeys`) } : {}),
     });
   }
   return map;
+}
+
+function encodeUsed(used: UsedOneTimeKeys): NonNullable<StoredExchangeJson['usedOneTimeKeys']> {
+  const key = (k: { id: number; secretKey: Uint8Array }) => ({ id: k.id, secretKey: toB64u(k.secretKey) });
+  return {
+    ...(used.oneTimePrekey ? { oneTimePrekey: key(used.oneTimePrekey) } : {}),
+    ...(used.pqOneTimePrekey ? { pqOneTimePrekey: key(used.pqOneTimePrekey) } : {}),
+  };
+}
+
+function decodeUsed(json: NonNullable<StoredExchangeJson['usedOneTimeKeys']>, field: string): UsedOneTimeKeys {
+  const sized = (text: string, length: number, name: string) => fromB64uSized(text, length, name, 'invalid_keystore');
+  return {
+    ...(json.oneTimePrekey
+      ? {
+          oneTimePrekey: {
+            id: json.oneTimePrekey.id,
+            secretKey: sized(json.oneTimePrekey.secretKey, X25519_KEY_LENGTH, `${field}.oneTimePrekey`),
+          },
+        }
+      : {}),
+    ...(json.pqOneTimePrekey
+      ? {
+          pqOneTimePrekey: {
+            id: json.pqOneTimePrekey.id,
+            secretKey: sized(json.pqOneTimePrekey.secretKey, MLKEM768_SECRET_KEY_LENGTH, `${field}.pqOneTimePrekey`),
+          },
+        }
+      : {}),
+  };
 }

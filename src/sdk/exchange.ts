@@ -2,8 +2,8 @@
  * The exchange from a client's side (docs/protocol.md, "The exchange"): start, accept,
  * follow, and read the secret. The client talks only to its own node. Every secret is
  * written to the keystore before the message that depends on it leaves, and the one-time
- * secret keys an accepted exchange used are deleted in the same keystore write that records
- * the secret, so nothing is lost on a crash and nothing can be used twice.
+ * secret keys an accepted exchange used are removed from the keystore's pools in the same
+ * write that records the secret, so nothing is lost on a crash and nothing is used twice.
  */
 import { toHex } from '../protocol/encoding.js';
 import { KeyPearsError } from '../protocol/errors.js';
@@ -16,7 +16,7 @@ import {
 import type { ExchangeStatus, ExchangeView } from '../protocol/exchange-api.js';
 import { decodePublicIdentity } from '../protocol/wire.js';
 import type { NodeClient } from './client.js';
-import type { StoredExchange } from './exchange-record.js';
+import type { StoredExchange, UsedOneTimeKeys } from './exchange-record.js';
 import type { Keystore } from './keystore.js';
 
 export interface ExchangeContext {
@@ -133,8 +133,18 @@ export async function acceptExchange(ctx: ExchangeContext, id: string): Promise<
     now: nowOf(ctx),
   });
   const { initiation } = view;
-  if (initiation.oneTimePrekeyId !== undefined) ks.oneTimePrekeys.delete(initiation.oneTimePrekeyId);
-  if (initiation.pqPrekeyKind === 'pq-one-time') ks.pqOneTimePrekeys.delete(initiation.pqPrekeyId);
+  // The one-time secrets leave the pools (never usable again) and stay only with this exchange.
+  const used: UsedOneTimeKeys = {};
+  if (initiation.oneTimePrekeyId !== undefined) {
+    const id = initiation.oneTimePrekeyId;
+    used.oneTimePrekey = { id, secretKey: ks.oneTimePrekeys.get(id)! };
+    ks.oneTimePrekeys.delete(id);
+  }
+  if (initiation.pqPrekeyKind === 'pq-one-time') {
+    const id = initiation.pqPrekeyId;
+    used.pqOneTimePrekey = { id, secretKey: ks.pqOneTimePrekeys.get(id)! };
+    ks.pqOneTimePrekeys.delete(id);
+  }
   const record: StoredExchange = {
     id,
     role: 'responder',
@@ -145,6 +155,7 @@ export async function acceptExchange(ctx: ExchangeContext, id: string): Promise<
     usedLastResort: initiation.pqPrekeyKind === 'pq-last-resort',
     createdAt: initiation.createdAt,
     confirmation: accepted.confirmation,
+    usedOneTimeKeys: used,
   };
   exchangesOf(ks).set(id, record);
   await ctx.save(ks);
