@@ -5,7 +5,7 @@
  * people, and writes progress to stderr only when not `--json`.
  */
 import type { Command } from 'commander';
-import { parseDevFlag, parseDevWellKnownPort, parseDnsServers, type Env } from '../../config/config.js';
+import { parseDevFlag, type Env } from '../../config/config.js';
 import { parseAddress } from '../../protocol/address.js';
 import { fromB64u } from '../../protocol/encoding.js';
 import { KeyPearsError } from '../../protocol/errors.js';
@@ -22,6 +22,7 @@ import {
 } from '../../sdk/exchange.js';
 import { identityPublicKey, loadKeystore, saveKeystore } from '../../sdk/keystore.js';
 import { resolveAddress } from '../../sdk/resolve.js';
+import { discoveryOptionsFromEnv } from './resolve.js';
 
 /** What every command needs from the CLI around it. */
 export interface CommandIo {
@@ -170,11 +171,7 @@ export async function exchangeSecretCommand(io: CommandIo, id: string): Promise<
 export async function fingerprintCommand(io: CommandIo, address: string): Promise<CommandResult> {
   const ks = await loadKeystore(io.home);
   const peer = parseAddress(address).canonical;
-  const resolved = await resolveAddress(peer, {
-    dev: parseDevFlag(io.env),
-    dnsServers: parseDnsServers(io.env.KEYPEARS_DNS_SERVERS),
-    devWellKnownPort: parseDevWellKnownPort(io.env),
-  });
+  const resolved = await resolveAddress(peer, discoveryOptionsFromEnv(io.env));
   const own = identityPublicKey(ks);
   const number = safetyNumber(
     { address: ks.address, identityKey: own },
