@@ -332,3 +332,32 @@ describe('randomBytes', () => {
     expect(toHex(randomBytes(32))).not.toBe(toHex(randomBytes(32)));
   });
 });
+
+describe('Ed25519 verification backends', () => {
+  it('agree with noble (RFC 8032 strict) on valid, tampered and malleated signatures', async () => {
+    const { ed25519 } = await import('@noble/curves/ed25519.js');
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    for (let i = 0; i < 20; i++) {
+      const { publicKey, secretKey } = ed25519Keygen();
+      const message = utf8(`message ${i}`);
+      const signature = ed25519Sign(message, secretKey);
+      const tampered = Uint8Array.from(signature);
+      tampered[i % 64] ^= 1;
+      // S + L: the same signature in a non-canonical (malleated) form.
+      let s = 0n;
+      for (let b = 31; b >= 0; b--) s = (s << 8n) | BigInt(signature[32 + b]);
+      const sPlusL = s + L;
+      const malleated = Uint8Array.from(signature);
+      for (let b = 0; b < 32; b++) malleated[32 + b] = Number((sPlusL >> BigInt(8 * b)) & 0xffn);
+      for (const sig of [signature, tampered, malleated]) {
+        let expected: boolean;
+        try {
+          expected = ed25519.verify(sig, message, publicKey, { zip215: false });
+        } catch {
+          expected = false;
+        }
+        expect(ed25519Verify(sig, message, publicKey)).toBe(expected);
+      }
+    }
+  });
+});
