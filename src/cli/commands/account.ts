@@ -1,0 +1,122 @@
+/**
+ * `keypears init`, `register` and `publish` (SPEC §7): create the identity keys, register them
+ * on the node, keep prekeys published. Thin over src/sdk/account.ts.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseDevFlag } from '../../config/config.js';
+import { parseAddress } from '../../protocol/address.js';
+import { KeyPearsError } from '../../protocol/errors.js';
+import { identityFingerprint } from '../../protocol/fingerprint.js';
+import { registerAccount, topUpPrekeys, type AccountContext } from '../../sdk/account.js';
+import { NodeClient, normalizeNodeUrl } from '../../sdk/client.js';
+import { createKeystore, DEFAULT_ONE_TIME_PREKEYS } from '../../sdk/identity.js';
+import { identityPublicKey, keystoreExists, keystorePath, loadKeystore, saveKeystore } from '../../sdk/keystore.js';
+import { resolveNodeUrl } from '../../sdk/resolve.js';
+import type { CommandIo, CommandResult } from './exchange.js';
+import { discoveryOptionsFromEnv } from './resolve.js';
+
+const MAX_PREKEYS = 1000;
+const now = () => Math.floor(Date.now() / 1000);
+
+async function accountContext(io: CommandIo): Promise<AccountContext> {
+  const ks = await loadKeystore(io.home);
+  const client = new NodeClient({
+    baseUrl: ks.node,
+    signer: { address: ks.address, secretKey: ks.identitySecretKey },
+    allowInsecureHttp: parseDevFlag(io.env),
+  });
+  return { client, ks, save: (k) => saveKeystore(io.home, k) };
+}
+
+/** `init <address> [--node URL]`: new identity keys; the node is found by discovery unless given. */
+export async function initCommand(io: CommandIo, address: string, options: { node?: string }): Promise<CommandResult> {
+  const { canonical, domain } = parseAddress(address);
+  if (await keystoreExists(io.home)) {
+    throw new KeyPearsError(
+      'keystore_exists',
+      `${keystorePath(io.home)} already holds an identity; use another --home for another address`,
+    );
+  }
+  const dev = parseDevFlag(io.env);
+  const node = normalizeNodeUrl(options.node ?? (await resolveNodeUrl(domain, discoveryOptionsFromEnv(io.env))), dev);
+  const ks = createKeystore(canonical, node, now());
+  await saveKeystore(io.home, ks);
+  const fingerprint = identityFingerprint(identityPublicKey(ks));
+  return {
+    json: { address: ks.address, fingerprint, node, keystore: keystorePath(io.home) },
+    text: `created identity keys for ${ks.address}\n  node:        ${node}\n  fingerprint: ${fingerprint}\n  keystore:    ${keystorePath(io.home)}`,
+  };
+}
+
+/** `register [--invite TOKEN]`: registration, then the first prekeys. */
+export async function registerCommand(io: CommandIo, options: { invite?: string }): Promise<CommandResult> {
+  const ctx = await accountContext(io);
+  if (!io.json) io.progress(`registering ${ctx.ks.address} on ${ctx.ks.node}`);
+  await registerAccount(ctx, options.invite);
+  if (!io.json) io.progress(`publishing prekeys`);
+  const { status } = await topUpPrekeys(ctx, DEFAULT_ONE_TIME_PREKEYS);
+  return {
+    json: {
+      address: ctx.ks.address,
+      node: ctx.ks.node,
+      fingerprint: status.fingerprint,
+      oneTimePrekeys: status.oneTimePrekeys,
+      pqOneTimePrekeys: status.pqOneTimePrekeys,
+    },
+    text:
+      `registered ${ctx.ks.address} on ${ctx.ks.node}\n  fingerprint: ${status.fingerprint}\n` +
+      `  one-time prekeys: ${status.oneTimePrekeys} X25519, ${status.pqOneTimePrekeys} ML-KEM-768`,
+  };
+}
+
+/** `publish [--prekeys N]`: top up one-time prekeys of both kinds to N, rotate the signed prekey when due. */
+export async function publishCommand(io: CommandIo, options: { prekeys: number }): Promise<CommandResult> {
+  const ctx = await accountContext(io);
+  if (ctx.ks.registeredAt === undefined) {
+    throw new KeyPearsError('not_registered', `${ctx.ks.address} is not registered yet (run "keypears register")`);
+  }
+  const result = await topUpPrekeys(ctx, options.prekeys);
+  const { status } = result;
+  return {
+    json: {
+      address: ctx.ks.address,
+      oneTimePrekeys: status.oneTimePrekeys,
+      pqOneTimePrekeys: status.pqOneTimePrekeys,
+      uploaded: { oneTimePrekeys: result.uploadedOneTimePrekeys, pqOneTimePrekeys: result.uploadedPqOneTimePrekeys },
+      signedPrekeyRotated: result.signedPrekeyRotated,
+      signedPrekeyId: status.signedPrekey?.id ?? null,
+    },
+    text:
+      `${ctx.ks.address}: ${status.oneTimePrekeys} X25519 and ${status.pqOneTimePrekeys} ML-KEM-768 one-time prekeys ` +
+      `(uploaded ${result.uploadedOneTimePrekeys} + ${result.uploadedPqOneTimePrekeys})` +
+      (result.signedPrekeyRotated ? `\nsigned prekey rotated (id ${status.signedPrekey?.id})` : ''),
+  };
+}
+
+function prekeyCount(text: string): number {
+  if (!/^[0-9]{1,4}$/.test(text) || Number(text) < 1 || Number(text) > MAX_PREKEYS) {
+    throw new InvalidArgumentError(`expected a number from 1 to ${MAX_PREKEYS}`);
+  }
+  return Number(text);
+}
+
+export function registerAccountCommands(
+  program: Command,
+  run: (action: (io: CommandIo) => Promise<CommandResult>) => Promise<void>,
+): void {
+  program
+    .command('init <address>')
+    .description('create identity keys for an address (the node is found by discovery unless --node is given)')
+    .option('--node <url>', 'base URL of the node serving the address')
+    .action((address: string, options: { node?: string }) => run((io) => initCommand(io, address, options)));
+  program
+    .command('register')
+    .description('register the address on its node and publish the first prekeys')
+    .option('--invite <token>', 'invite from the node operator (nodes with invite-only registration)')
+    .action((options: { invite?: string }) => run((io) => registerCommand(io, options)));
+  program
+    .command('publish')
+    .description('top up one-time prekeys and rotate the signed prekey when it is 7 days old')
+    .option('--prekeys <n>', `one-time prekeys of each kind to keep on the node`, prekeyCount, DEFAULT_ONE_TIME_PREKEYS)
+    .action((options: { prekeys: number }) => run((io) => publishCommand(io, options)));
+}

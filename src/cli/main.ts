@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+/** The `keypears` binary; see program.ts. */
+import { runCli } from './program.js';
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+});
