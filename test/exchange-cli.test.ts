@@ -28,7 +28,7 @@ import { nowSeconds, topUp } from './support/test-users.js';
 let ns: LoopbackNameserver;
 let a: TestNode;
 let b: TestNode;
-let homes: string[] = [];
+const homes: string[] = [];
 let alice: CommandIo;
 let bob: CommandIo;
 
