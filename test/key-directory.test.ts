@@ -205,11 +205,12 @@ describe('publishing prekeys', () => {
       ['pq-last-resort', alice.ks.pqLastResortKeys[0].id],
       ['signed-prekey', rotated.id],
     ]);
-    // The history refuses deletion. Checked on PostgreSQL servers only: with the embedded
-    // database, a statement error outside a transaction drops pglite-socket's connection.
-    if (!t.database.embedded) {
-      await expect(prisma.keyEvent.deleteMany({ where: { accountId: account.id } })).rejects.toThrow(/append-only/);
-    }
+    // The history refuses deletion and change, and the node keeps working after the refusal.
+    await expect(prisma.keyEvent.deleteMany({ where: { accountId: account.id } })).rejects.toThrow(/append-only/);
+    await expect(prisma.keyEvent.updateMany({ where: { accountId: account.id }, data: { keyId: 7 } })).rejects.toThrow(
+      /append-only/,
+    );
+    expect(await prisma.keyEvent.count({ where: { accountId: account.id } })).toBe(events.length);
   });
 
   it('refuses to put another key under the current signed prekey id', async () => {

@@ -56,7 +56,11 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
   }
 
   const db = await PGlite.create(path.join(dataDir, 'pgdata'));
-  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
+  // The pool below holds one connection, but pg discards a connection after a failed query
+  // and opens a new one before the server has processed the old one's close: with a limit of
+  // one, that reconnect is refused and the next query fails. A few slots cover the overlap;
+  // queries still run one at a time on PGlite's single backend.
+  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 4 });
   await server.start();
 
   return {
