@@ -13,7 +13,7 @@ import type { AccountKey } from '../identity/account.repository.js';
 import { parseAddress } from '../protocol/address.js';
 import type { AccountStatus } from '../protocol/client-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
-import { identityFingerprint } from '../protocol/fingerprint.js';
+import { storedIdentityFingerprint } from '../protocol/fingerprint.js';
 import {
   decodePrekeyUpload,
   encodeKeyRecord,
@@ -77,7 +77,7 @@ export class KeysService {
     const counts = await this.prekeys.countOneTimePrekeys(owner.id);
     return {
       address: account.address,
-      fingerprint: identityFingerprint(account.identityKey),
+      fingerprint: storedIdentityFingerprint(account.identityKey),
       oneTimePrekeys: counts.x25519,
       pqOneTimePrekeys: counts.mlkem768,
       maxOneTimePrekeys: MAX_ONE_TIME_PREKEYS,
@@ -177,6 +177,6 @@ function publicIdentity(account: CompleteAccount): PublicIdentity {
     identityDhKey: wireRecord(account.identityDhKeyId, account.identityDhKey, account.identityDhSignature),
     signedPrekey: wireRecord(account.signedPrekeyId, account.signedPrekey, account.signedPrekeySignature),
     pqLastResort: wireRecord(account.pqLastResortId, account.pqLastResort, account.pqLastResortSignature),
-    fingerprint: identityFingerprint(account.identityKey),
+    fingerprint: storedIdentityFingerprint(account.identityKey),
   };
 }

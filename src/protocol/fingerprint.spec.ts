@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ed25519Keygen } from './crypto.js';
 import { fromHex } from './encoding.js';
 import { KeyPearsError } from './errors.js';
-import { identityFingerprint, safetyNumber, safetyNumberHalf } from './fingerprint.js';
+import { identityFingerprint, safetyNumber, safetyNumberHalf, storedIdentityFingerprint } from './fingerprint.js';
 
 interface VectorParty {
   address: string;
@@ -51,6 +51,16 @@ describe('identityFingerprint', () => {
     expect(refusal(() => identityFingerprint(notAPoint)).message).toBe(
       'identityPublicKey is not a valid Ed25519 public key',
     );
+  });
+});
+
+describe('storedIdentityFingerprint', () => {
+  it.each(vectors.fingerprints)('matches the pinned vector for $identityKey', ({ identityKey, fingerprint }) => {
+    expect(storedIdentityFingerprint(fromHex(identityKey))).toBe(fingerprint);
+  });
+
+  it('still refuses a key of the wrong length', () => {
+    expect(refusal(() => storedIdentityFingerprint(new Uint8Array(31))).code).toBe('invalid_key');
   });
 });
 

@@ -38,6 +38,27 @@ export interface SafetyNumberParty {
  */
 export function identityFingerprint(identityPublicKey: Uint8Array): string {
   requireIdentityKey(identityPublicKey, 'identityPublicKey');
+  return fingerprintOf(identityPublicKey);
+}
+
+/**
+ * `identityFingerprint` of a key that was fully checked when it was stored (a node's own
+ * accounts): only the length is checked again. Skipping the point decoding saves about 0.1 ms
+ * of CPU per call, which is most of a public key lookup's own work.
+ *
+ * @throws KeyPearsError `invalid_key` when the key is not 32 bytes.
+ */
+export function storedIdentityFingerprint(identityPublicKey: Uint8Array): string {
+  if (!(identityPublicKey instanceof Uint8Array) || identityPublicKey.length !== ED25519_PUBLIC_KEY_LENGTH) {
+    throw new KeyPearsError(
+      'invalid_key',
+      `identityPublicKey must be a ${ED25519_PUBLIC_KEY_LENGTH}-byte Ed25519 public key`,
+    );
+  }
+  return fingerprintOf(identityPublicKey);
+}
+
+function fingerprintOf(identityPublicKey: Uint8Array): string {
   const digest = sha256(concatBytes(FINGERPRINT_CONTEXT, identityPublicKey)).subarray(0, FINGERPRINT_BYTES);
   return groups(toHex(digest), 4);
 }
