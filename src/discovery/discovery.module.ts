@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { DiscoveryCacheRepository } from './discovery-cache.repository.js';
 import { createDiscoveryClient, DISCOVERY_CLIENT } from './discovery.client.js';
