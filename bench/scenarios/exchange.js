@@ -1,0 +1,194 @@
+/**
+ * Scenario 4 (federated exchange): SDK-driven clients run complete exchanges through two nodes
+ * (Alice on a.example starts, Bob on b.example accepts, Alice sees `confirmed`), 16 pairs at a
+ * time, against a crypto-only bound: the same key generation, DH, ML-KEM, signatures and KDF
+ * in a loop in one process.
+ */
+import { ed25519Keygen, mlkem768Keygen, x25519Keygen } from '../../dist/protocol/crypto.js';
+import {
+  acceptExchange as acceptDerivation,
+  initiateExchange,
+  verifyConfirmation,
+} from '../../dist/protocol/exchange.js';
+import { signPrekey } from '../../dist/protocol/keys.js';
+import { decodeBundle, decodePublicIdentity, encodeKeyRecord } from '../../dist/protocol/wire.js';
+import { identityFingerprint } from '../../dist/protocol/fingerprint.js';
+import { acceptExchange, refreshExchange, startExchange } from '../../dist/sdk/exchange.js';
+import { nowSeconds, registerUser, startFederation } from '../lib/federation.js';
+import { rate, row } from '../lib/report.js';
+import { sampleMemory, sleep } from '../lib/processes.js';
+import { settings } from '../lib/settings.js';
+
+/** One-time prekeys of each kind each responder publishes before the run. */
+const PREKEYS = 10;
+const POLL_MS = 20;
+
+async function until(check, deadline) {
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('an exchange did not complete within 60 s');
+    await sleep(POLL_MS);
+  }
+}
+
+/** One complete exchange between `alice` and `bob` through their nodes. */
+async function exchangeOnce(alice, bob) {
+  const started = await startExchange(alice.ctx, bob.ks.address);
+  const deadline = Date.now() + 60_000;
+  await until(async () => (await bob.client.inbox()).exchanges.some((e) => e.id === started.id), deadline);
+  await acceptExchange(bob.ctx, started.id);
+  const done = await until(async () => {
+    const s = await refreshExchange(alice.ctx, started.id);
+    if (s.status === 'failed' || s.status === 'expired') throw new Error(`exchange ${s.status}: ${s.failureReason}`);
+    return s.status === 'confirmed' && s;
+  }, deadline);
+  return done;
+}
+
+/** The protocol's own work for one exchange, with nothing else: no HTTP, no database. */
+function cryptoOnlyExchange(bobIdentity, bobAddress, aliceKeys, aliceIdentity) {
+  const sign = (kind, keyId, publicKey) =>
+    encodeKeyRecord({
+      id: keyId,
+      publicKey,
+      signature: signPrekey({ kind, address: bobAddress, keyId, publicKey }, bobIdentity.keys.secretKey),
+    });
+  // Bob's one-time prekeys for this exchange (published ahead in the real flow).
+  const otk = x25519Keygen();
+  const pqOtk = mlkem768Keygen();
+  const bundle = {
+    ...bobIdentity.public,
+    usedLastResort: false,
+    oneTimePrekey: sign('one-time-prekey', 1, otk.publicKey),
+    pqOneTimePrekey: sign('pq-one-time', 1, pqOtk.publicKey),
+  };
+  const started = initiateExchange({
+    self: aliceKeys,
+    peerBundle: decodeBundle(bundle, bobAddress),
+    createdAt: nowSeconds(),
+  });
+  const accepted = acceptDerivation({
+    self: {
+      address: bobAddress,
+      identitySecretKey: bobIdentity.keys.secretKey,
+      identityDhSecretKey: bobIdentity.dh.secretKey,
+      signedPrekeySecret: () => bobIdentity.spk.secretKey,
+      oneTimePrekeySecret: () => otk.secretKey,
+      pqPrekeySecret: (kind) => (kind === 'pq-one-time' ? pqOtk.secretKey : bobIdentity.pq.secretKey),
+    },
+    initiation: started.initiation,
+    initiatorIdentity: aliceIdentity,
+    now: nowSeconds(),
+  });
+  verifyConfirmation({
+    confirmation: accepted.confirmation,
+    initiation: started.initiation,
+    responderIdentityKey: bobIdentity.keys.publicKey,
+    confirmKey: started.confirmKey,
+    transcriptHash: started.transcriptHash,
+  });
+}
+
+/** A complete identity (secret and public parts) for the crypto-only loop. */
+function identity(address) {
+  const keys = ed25519Keygen();
+  const dh = x25519Keygen();
+  const spk = x25519Keygen();
+  const pq = mlkem768Keygen();
+  const sign = (kind, publicKey) =>
+    encodeKeyRecord({
+      id: 1,
+      publicKey,
+      signature: signPrekey({ kind, address, keyId: 1, publicKey }, keys.secretKey),
+    });
+  return {
+    keys,
+    dh,
+    spk,
+    pq,
+    public: {
+      address,
+      identityKey: Buffer.from(keys.publicKey).toString('base64url'),
+      identityDhKey: sign('identity-dh', dh.publicKey),
+      signedPrekey: sign('signed-prekey', spk.publicKey),
+      pqLastResort: sign('pq-last-resort', pq.publicKey),
+      fingerprint: identityFingerprint(keys.publicKey),
+    },
+  };
+}
+
+function cryptoBound(seconds) {
+  const alice = identity('alice@a.example');
+  const bob = identity('bob@b.example');
+  const aliceKeys = {
+    address: 'alice@a.example',
+    identitySecretKey: alice.keys.secretKey,
+    identityDhSecretKey: alice.dh.secretKey,
+  };
+  const aliceDecoded = decodePublicIdentity(alice.public, 'alice@a.example');
+  cryptoOnlyExchange(bob, 'bob@b.example', aliceKeys, aliceDecoded);
+  const started = Date.now();
+  let count = 0;
+  while (Date.now() - started < seconds * 1000) {
+    cryptoOnlyExchange(bob, 'bob@b.example', aliceKeys, aliceDecoded);
+    count++;
+  }
+  return count / ((Date.now() - started) / 1000);
+}
+
+export async function run() {
+  const pairs = settings.exchangeConcurrency;
+  const federation = await startFederation([
+    { label: 'exchange_a', domain: 'a.example' },
+    { label: 'exchange_b', domain: 'b.example' },
+  ]);
+  try {
+    const { exchange_a: a, exchange_b: b } = federation.nodes;
+    const alices = [];
+    const bobs = [];
+    for (let i = 0; i < pairs; i++) {
+      alices.push(await registerUser(a, `alice${i}@a.example`));
+      bobs.push(await registerUser(b, `bob${i}@b.example`, PREKEYS));
+    }
+    // Warm-up: one exchange per pair, then the measured window.
+    await Promise.all(alices.map((alice, i) => exchangeOnce(alice, bobs[i])));
+    const memory = [sampleMemory(a.pid), sampleMemory(b.pid)];
+    const latencies = [];
+    let lastResort = 0;
+    const started = Date.now();
+    const end = started + settings.duration * 1000;
+    await Promise.all(
+      alices.map(async (alice, i) => {
+        while (Date.now() < end) {
+          const t = Date.now();
+          const done = await exchangeOnce(alice, bobs[i]);
+          if (done.usedLastResort) lastResort++;
+          latencies.push(Date.now() - t);
+        }
+      }),
+    );
+    const elapsed = (Date.now() - started) / 1000;
+    const [peakA, peakB] = memory.map((m) => m.stop());
+    latencies.sort((x, y) => x - y);
+    const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+    const bound = cryptoBound(Math.min(settings.duration, 10));
+    return [
+      row({
+        scenario: `4. federated exchange (${pairs} clients)`,
+        ours: rate(latencies.length / elapsed, 'exch/s'),
+        baseline: rate(bound, 'exch/s'),
+        baselineLabel: '(crypto only)',
+        target: 'report',
+        p50: pct(50),
+        p99: pct(99),
+        peakRss: Math.max(peakA, peakB),
+        notes:
+          `${latencies.length} exchanges confirmed in ${elapsed.toFixed(1)} s (${lastResort} on last-resort keys); ` +
+          `clients poll every ${POLL_MS} ms; peak RSS node A ${(peakA / 2 ** 20).toFixed(0)} MB, node B ${(peakB / 2 ** 20).toFixed(0)} MB`,
+      }),
+    ];
+  } finally {
+    await federation.stop();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Scenario 5 (growth): scenario 1's lookup on the node with 1,000 and with 1,000,000
+ * registered users, each bulk-seeded with one INSERT ... SELECT generate_series into a fresh
+ * database. Prints the lookup query's plan on the large database (EXPLAIN ANALYZE).
+ */
+import { createDatabase, dropDatabase, seedUsers, userAddress, withClient } from '../lib/database.js';
+import { measure } from '../lib/load.js';
+import { rate, row } from '../lib/report.js';
+import { startNode } from '../lib/processes.js';
+import { settings } from '../lib/settings.js';
+import { DOMAIN, lookupRequest, nodeLookupPath } from './lookup.js';
+
+const SMALL = 1_000;
+
+async function lookupWith(users) {
+  const database = await createDatabase(`growth_${users}`);
+  try {
+    const seedMs = await seedUsers(database.url, { users, domain: DOMAIN });
+    const plan = await withClient(database.url, async (c) => {
+      const { rows } = await c.query(
+        'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM account WHERE address = $1 LIMIT 1',
+        [userAddress(users - 1, DOMAIN)],
+      );
+      return rows.map((r) => r['QUERY PLAN']).join(' / ');
+    });
+    const node = await startNode({ name: `growth-${users}-node`, databaseUrl: database.url, domains: [DOMAIN] });
+    try {
+      return { ...(await measure(node, lookupRequest(users, nodeLookupPath))), seedMs, plan };
+    } finally {
+      await node.stop();
+    }
+  } finally {
+    await dropDatabase(database);
+  }
+}
+
+export async function run() {
+  const small = await lookupWith(SMALL);
+  const large = await lookupWith(settings.growthUsers);
+  const result = row({
+    scenario: `5. lookup, ${settings.growthUsers} vs ${SMALL} users`,
+    ours: rate(large.requestsPerSecond),
+    baseline: rate(small.requestsPerSecond),
+    baselineLabel: `(${SMALL} users)`,
+    target: '>= 0.90',
+    p50: large.latencyP50,
+    p99: large.latencyP99,
+    peakRss: large.peakRss,
+    notes:
+      `seeded ${settings.growthUsers} users in ${(large.seedMs / 1000).toFixed(1)} s; ` +
+      `${SMALL} users p50/p99 ${small.latencyP50}/${small.latencyP99} ms; ` +
+      `CPU per request ${large.cpuPerRequestUs.toFixed(0)} vs ${small.cpuPerRequestUs.toFixed(0)} µs; plan: ${large.plan}`,
+  });
+  result.met = result.ratio >= 0.9;
+  return [result];
+}
