@@ -6,6 +6,7 @@ import pg from 'pg';
 import { blake3 } from '../src/protocol/crypto.js';
 import { toHex, utf8 } from '../src/protocol/encoding.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
+import { expectErrorResponse } from './support/expect-error.js';
 
 let t: TestNode;
 
@@ -19,16 +20,6 @@ afterAll(async () => {
 
 const post = (path: string, body: string, contentType = 'application/json') =>
   fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
-
-async function expectError(res: Response, status: number, code: string): Promise<void> {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  const body = (await res.json()) as { error: { code: string; message: string } };
-  expect(body.error.code).toBe(code);
-  expect(typeof body.error.message).toBe('string');
-  expect(body.error.message.length).toBeGreaterThan(0);
-  expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js):\d+/);
-}
 
 describe('POST /api/blake3', () => {
   it('hashes UTF-8 text', async () => {
@@ -48,35 +39,35 @@ describe('POST /api/blake3', () => {
   });
 
   it('refuses malformed JSON with 400 invalid_json', async () => {
-    await expectError(await post('/api/blake3', '{"data":'), 400, 'invalid_json');
+    await expectErrorResponse(await post('/api/blake3', '{"data":'), 400, 'invalid_json');
   });
 
   it('refuses a missing field with 400 invalid_request', async () => {
-    await expectError(await post('/api/blake3', '{}'), 400, 'invalid_request');
+    await expectErrorResponse(await post('/api/blake3', '{}'), 400, 'invalid_request');
   });
 
   it('refuses a non-string field and unknown fields with 400', async () => {
-    await expectError(await post('/api/blake3', '{"data":42}'), 400, 'invalid_request');
-    await expectError(await post('/api/blake3', '{"data":"a","extra":1}'), 400, 'invalid_request');
-    await expectError(await post('/api/blake3', '["data"]'), 400, 'invalid_request');
+    await expectErrorResponse(await post('/api/blake3', '{"data":42}'), 400, 'invalid_request');
+    await expectErrorResponse(await post('/api/blake3', '{"data":"a","extra":1}'), 400, 'invalid_request');
+    await expectErrorResponse(await post('/api/blake3', '["data"]'), 400, 'invalid_request');
   });
 
   it('refuses a wrong content type with 415', async () => {
-    await expectError(
+    await expectErrorResponse(
       await post('/api/blake3', 'data=x', 'application/x-www-form-urlencoded'),
       415,
       'unsupported_media_type',
     );
-    await expectError(await post('/api/blake3', 'x', 'text/plain'), 415, 'unsupported_media_type');
+    await expectErrorResponse(await post('/api/blake3', 'x', 'text/plain'), 415, 'unsupported_media_type');
   });
 
   it('refuses a 1 MiB body with 413', async () => {
     const res = await post('/api/blake3', JSON.stringify({ data: 'a'.repeat(1024 * 1024) }));
-    await expectError(res, 413, 'payload_too_large');
+    await expectErrorResponse(res, 413, 'payload_too_large');
   });
 
   it('refuses data over 64 KiB with 413 but accepts exactly 64 KiB', async () => {
-    await expectError(
+    await expectErrorResponse(
       await post('/api/blake3', JSON.stringify({ data: 'a'.repeat(64 * 1024 + 1) })),
       413,
       'payload_too_large',
@@ -88,7 +79,7 @@ describe('POST /api/blake3', () => {
 
 describe('errors and docs', () => {
   it('answers unknown routes with 404 in the error shape', async () => {
-    await expectError(await fetch(`${t.url}/api/nope`), 404, 'not_found');
+    await expectErrorResponse(await fetch(`${t.url}/api/nope`), 404, 'not_found');
   });
 
   it('serves a valid OpenAPI 3 document describing every route', async () => {

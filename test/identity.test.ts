@@ -11,6 +11,7 @@ import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
 import { identityPublicKey } from '../src/sdk/keystore.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 import { clientFor, nowSeconds, registerUser } from './support/test-users.js';
+import { expectErrorResponse } from './support/expect-error.js';
 
 let t: TestNode;
 
@@ -25,12 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.destroy();
 });
-
-async function expectError(res: Response, status: number, code: string): Promise<void> {
-  const body = (await res.json()) as { error: { code: string; message: string } };
-  expect({ status: res.status, code: body.error.code }).toEqual({ status, code });
-  expect(body.error.message.length).toBeGreaterThan(0);
-}
 
 const postJson = (path: string, body: unknown) =>
   fetch(`${t.url}${path}`, {
@@ -67,13 +62,13 @@ describe('POST /api/v1/accounts', () => {
 
   it('refuses a domain the node does not serve', async () => {
     const { request } = registration('mallory@evil.example');
-    await expectError(await postJson('/api/v1/accounts', request), 403, 'domain_not_served');
+    await expectErrorResponse(await postJson('/api/v1/accounts', request), 403, 'domain_not_served');
   });
 
   it('refuses an existing address with 409 and keeps the first identity', async () => {
     const first = await registerUser(t, 'dave@a.example');
     const { request } = registration('dave@a.example');
-    await expectError(await postJson('/api/v1/accounts', request), 409, 'address_taken');
+    await expectErrorResponse(await postJson('/api/v1/accounts', request), 409, 'address_taken');
     const status = await first.client.getAccount();
     expect(status.fingerprint).toBe(identityFingerprint(identityPublicKey(first.ks)));
     expect(status.address).toBe('dave@a.example');
@@ -103,28 +98,32 @@ describe('POST /api/v1/accounts', () => {
 
   it('refuses a proof bound to another node', async () => {
     const ks = createKeystore('frank@a.example', 'https://other-node.example', nowSeconds());
-    await expectError(await postJson('/api/v1/accounts', buildRegistration(ks, nowSeconds())), 422, 'bad_signature');
+    await expectErrorResponse(
+      await postJson('/api/v1/accounts', buildRegistration(ks, nowSeconds())),
+      422,
+      'bad_signature',
+    );
   });
 
   it('refuses a stale proof', async () => {
     const ks = createKeystore('gina@a.example', t.config.publicUrl, nowSeconds());
     const stale = buildRegistration(ks, nowSeconds() - 3600);
-    await expectError(await postJson('/api/v1/accounts', stale), 422, 'proof_expired');
+    await expectErrorResponse(await postJson('/api/v1/accounts', stale), 422, 'proof_expired');
   });
 
   it('refuses a wrong-length identity key with 422 invalid_key', async () => {
     const { request } = registration('hank@a.example', (r) => {
       r.identityKey = toB64u(new Uint8Array(31).fill(7));
     });
-    await expectError(await postJson('/api/v1/accounts', request), 422, 'invalid_key');
+    await expectErrorResponse(await postJson('/api/v1/accounts', request), 422, 'invalid_key');
   });
 
   it('refuses malformed and non-canonical requests with 400', async () => {
-    await expectError(await postJson('/api/v1/accounts', { address: 'x' }), 400, 'invalid_request');
+    await expectErrorResponse(await postJson('/api/v1/accounts', { address: 'x' }), 400, 'invalid_request');
     const { request } = registration('ivy@a.example', (r) => {
       r.address = 'Ivy@A.example';
     });
-    await expectError(await postJson('/api/v1/accounts', request), 400, 'invalid_request');
+    await expectErrorResponse(await postJson('/api/v1/accounts', request), 400, 'invalid_request');
   });
 });
 
@@ -163,18 +162,18 @@ describe('signed client requests', () => {
   });
 
   it('refuses an unsigned request', async () => {
-    await expectError(await fetch(`${t.url}/api/v1/accounts/me`), 401, 'signature_missing');
+    await expectErrorResponse(await fetch(`${t.url}/api/v1/accounts/me`), 401, 'signature_missing');
   });
 
   it('refuses a replayed request', async () => {
     const headers = signed('GET', '/api/v1/accounts/me', undefined);
     expect((await getMe(headers)).status).toBe(200);
-    await expectError(await getMe(headers), 401, 'replayed_request');
+    await expectErrorResponse(await getMe(headers), 401, 'replayed_request');
   });
 
   it('refuses a request for alice signed by bob’s key', async () => {
     const headers = signed('GET', '/api/v1/accounts/me', undefined, { secretKey: bob.ks.identitySecretKey });
-    await expectError(await getMe(headers), 401, 'request_signature_invalid');
+    await expectErrorResponse(await getMe(headers), 401, 'request_signature_invalid');
   });
 
   it('refuses a key id that is not a local account', async () => {
@@ -183,9 +182,9 @@ describe('signed client requests', () => {
       keyId: 'nobody@a.example',
       secretKey: stranger.secretKey,
     });
-    await expectError(await getMe(headers), 401, 'unknown_key');
+    await expectErrorResponse(await getMe(headers), 401, 'unknown_key');
     const remote = signed('GET', '/api/v1/accounts/me', undefined, { keyId: 'x@elsewhere.example' });
-    await expectError(await getMe(remote), 401, 'unknown_key');
+    await expectErrorResponse(await getMe(remote), 401, 'unknown_key');
   });
 
   it('refuses a tampered body', async () => {
@@ -197,7 +196,7 @@ describe('signed client requests', () => {
       headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ oneTimePrekeys: [{ id: 1, publicKey: 'x', signature: 'y' }] }),
     });
-    await expectError(res, 401, 'digest_mismatch');
+    await expectErrorResponse(res, 401, 'digest_mismatch');
   });
 
   it('refuses a body whose digest header was recomputed after signing', async () => {
@@ -209,21 +208,21 @@ describe('signed client requests', () => {
       headers: { ...headers, 'Content-Digest': forged['Content-Digest'], 'content-type': 'application/json' },
       body: '{"a":2}',
     });
-    await expectError(res, 401, 'request_signature_invalid');
+    await expectErrorResponse(res, 401, 'request_signature_invalid');
   });
 
   it('refuses an expired and a future-dated signature', async () => {
     const expired = signed('GET', '/api/v1/accounts/me', undefined, { now: nowSeconds() - 600, ttlSeconds: 300 });
-    await expectError(await getMe(expired), 401, 'signature_expired');
+    await expectErrorResponse(await getMe(expired), 401, 'signature_expired');
     const future = signed('GET', '/api/v1/accounts/me', undefined, { now: nowSeconds() + 600 });
-    await expectError(await getMe(future), 401, 'signature_future');
+    await expectErrorResponse(await getMe(future), 401, 'signature_future');
   });
 
   it('refuses a signature for another path, method or node', async () => {
     const otherPath = signed('GET', '/api/v1/accounts/me?x=1', undefined);
-    await expectError(await getMe(otherPath), 401, 'request_signature_invalid');
+    await expectErrorResponse(await getMe(otherPath), 401, 'request_signature_invalid');
     const otherMethod = signed('POST', '/api/v1/accounts/me', undefined);
-    await expectError(await getMe(otherMethod), 401, 'request_signature_invalid');
+    await expectErrorResponse(await getMe(otherMethod), 401, 'request_signature_invalid');
     const otherNode = signRequest({
       method: 'GET',
       targetUri: 'https://other-node.example/api/v1/accounts/me',
@@ -231,13 +230,13 @@ describe('signed client requests', () => {
       keyId: alice.ks.address,
       secretKey: alice.ks.identitySecretKey,
     });
-    await expectError(await getMe(otherNode), 401, 'request_signature_invalid');
+    await expectErrorResponse(await getMe(otherNode), 401, 'request_signature_invalid');
   });
 
   it('refuses a signature valid for more than five minutes', async () => {
     const headers = signed('GET', '/api/v1/accounts/me', undefined);
     const input = headers['Signature-Input'].replace(/expires=(\d+)/, (_, e) => `expires=${Number(e) + 400}`);
-    await expectError(await getMe({ ...headers, 'Signature-Input': input }), 401, 'signature_malformed');
+    await expectErrorResponse(await getMe({ ...headers, 'Signature-Input': input }), 401, 'signature_malformed');
   });
 });
 
@@ -251,7 +250,7 @@ describe('registration policies', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(buildRegistration(ks, nowSeconds())),
       });
-      await expectError(res, 403, 'registration_closed');
+      await expectErrorResponse(res, 403, 'registration_closed');
     } finally {
       await closed.destroy();
     }
@@ -272,7 +271,7 @@ describe('registration policies', () => {
       expect((await attempt('u2')).status).toBe(201);
       const third = await attempt('u3');
       expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
-      await expectError(third, 429, 'rate_limited');
+      await expectErrorResponse(third, 429, 'rate_limited');
     } finally {
       await limited.destroy();
     }

@@ -280,17 +280,12 @@ export class ExchangeService {
   // --- Messages from nodes ---------------------------------------------------------------
 
   /**
-   * Stores an initiation for a local recipient after checking everything about it.
-   *
-   * @throws KeyPearsError `invalid_request`, `origin_not_authorized`, `domain_not_served`,
-   *   `not_found`, `rate_limited`, `conflict`, `invalid_exchange`, `bad_signature`,
-   *   `exchange_expired`, `blocked`.
+   * The checks every inbound exchange message passes first: the recipient is a local account,
+   * the origin node stays within its rate limit, and discovery says it serves the sender's domain.
    */
-  async receiveInitiation(body: unknown, origin: MessageOrigin): Promise<FederationAck> {
-    const message = parseWire(InitiationMessageSchema, body);
-    const { initiation } = message;
-    const fromDomain = parseAddress(initiation.from).domain;
-    const recipient = await this.localRecipient(initiation.to);
+  private async admitMessage(from: string, to: string, origin: MessageOrigin) {
+    const fromDomain = parseAddress(from).domain;
+    const recipient = await this.localRecipient(to);
     if (origin.node !== 'local') {
       await this.rateLimits.consume(
         `exchange:origin:${origin.node}`,
@@ -301,6 +296,20 @@ export class ExchangeService {
     if (!(await origin.servesDomain(fromDomain))) {
       throw new KeyPearsError('origin_not_authorized', `the sending node does not serve ${fromDomain}`);
     }
+    return { recipient, fromDomain };
+  }
+
+  /**
+   * Stores an initiation for a local recipient after checking everything about it.
+   *
+   * @throws KeyPearsError `invalid_request`, `origin_not_authorized`, `domain_not_served`,
+   *   `not_found`, `rate_limited`, `conflict`, `invalid_exchange`, `bad_signature`,
+   *   `exchange_expired`, `blocked`.
+   */
+  async receiveInitiation(body: unknown, origin: MessageOrigin): Promise<FederationAck> {
+    const message = parseWire(InitiationMessageSchema, body);
+    const { initiation } = message;
+    const { recipient, fromDomain } = await this.admitMessage(initiation.from, initiation.to, origin);
     const existing = await this.exchanges.find(recipient.id, initiation.exchangeId);
     if (existing) {
       if (existing.role === 'responder' && sameMessage(existing.initiation, initiation)) {
@@ -352,18 +361,7 @@ export class ExchangeService {
    */
   async receiveConfirmation(body: unknown, origin: MessageOrigin): Promise<FederationAck> {
     const { confirmation } = parseWire(ConfirmationMessageSchema, body);
-    const fromDomain = parseAddress(confirmation.from).domain;
-    const recipient = await this.localRecipient(confirmation.to);
-    if (origin.node !== 'local') {
-      await this.rateLimits.consume(
-        `exchange:origin:${origin.node}`,
-        { limit: this.config.exchangeLimitPerOrigin, windowSeconds: 60 },
-        'messages from this node',
-      );
-    }
-    if (!(await origin.servesDomain(fromDomain))) {
-      throw new KeyPearsError('origin_not_authorized', `the sending node does not serve ${fromDomain}`);
-    }
+    const { recipient } = await this.admitMessage(confirmation.from, confirmation.to, origin);
     const row = await this.exchanges.find(recipient.id, confirmation.exchangeId);
     if (!row || row.role !== 'initiator' || row.peerAddress !== confirmation.from) {
       throw new KeyPearsError('not_found', 'no such exchange');

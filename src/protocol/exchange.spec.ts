@@ -16,7 +16,6 @@ import {
   x25519SharedSecret,
 } from './crypto.js';
 import { concatBytes, fromB64u, fromHex, lengthPrefixed, toB64u, toHex, utf8 } from './encoding.js';
-import { KeyPearsError } from './errors.js';
 import {
   acceptExchange,
   EXCHANGE_MAX_AGE_SECONDS,
@@ -37,18 +36,7 @@ import {
   type PrekeyBundle,
   type PublicIdentity,
 } from './wire.js';
-
-function expectCode(run: () => unknown, codes: string | string[]): KeyPearsError {
-  let caught: unknown;
-  try {
-    run();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(KeyPearsError);
-  expect([codes].flat()).toContain((caught as KeyPearsError).code);
-  return caught as KeyPearsError;
-}
+import { expectCode } from '../../test/support/expect-error.js';
 
 // --- The published vectors ----------------------------------------------------------------
 

@@ -5,6 +5,7 @@ import { ed25519Keygen, ed25519Verify } from './crypto.js';
 import { fromHex, toHex, utf8 } from './encoding.js';
 import { KeyPearsError } from './errors.js';
 import { signRequest, verifyRequest, type VerifyRequestOptions } from './http-signature.js';
+import { expectAsyncCode, expectCode } from '../../test/support/expect-error.js';
 
 const alice = ed25519Keygen(new Uint8Array(32).fill(1));
 const mallory = ed25519Keygen(new Uint8Array(32).fill(2));
@@ -41,27 +42,6 @@ function verify(headers: VerifyRequestOptions['headers'], overrides: Partial<Ver
     resolveKey: (keyId) => keys[keyId],
     ...overrides,
   });
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<KeyPearsError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KeyPearsError);
-  expect((error as KeyPearsError).code).toBe(code);
-  return error as KeyPearsError;
-}
-
-function expectSyncCode(run: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(KeyPearsError);
-  expect((caught as KeyPearsError).code).toBe(code);
 }
 
 /** Replaces the member value of the Signature-Input header (everything after `kp=`). */
@@ -141,21 +121,21 @@ describe('signRequest / verifyRequest', () => {
       ['target URI path', { targetUri: 'https://b.example/api/v1/exchanges?x=2' }],
       ['target URI host', { targetUri: 'https://c.example/api/v1/exchanges?x=1' }],
     ])('%s -> bad_signature', async (_, change) => {
-      await expectCode(verify(request, { ...opts, ...change }), 'bad_signature');
+      await expectAsyncCode(verify(request, { ...opts, ...change }), 'bad_signature');
     });
 
     it('body -> digest_mismatch', async () => {
-      await expectCode(verify(request, { ...opts, body: utf8('{"hello":"World"}') }), 'digest_mismatch');
+      await expectAsyncCode(verify(request, { ...opts, body: utf8('{"hello":"World"}') }), 'digest_mismatch');
     });
 
     it('body with a matching new Content-Digest -> bad_signature', async () => {
       const body = utf8('{"evil":true}');
       const digest = signed({ body })['Content-Digest'];
-      await expectCode(verify({ ...request, 'Content-Digest': digest }, { ...opts, body }), 'bad_signature');
+      await expectAsyncCode(verify({ ...request, 'Content-Digest': digest }, { ...opts, body }), 'bad_signature');
     });
 
     it('covered header -> bad_signature', async () => {
-      await expectCode(verify({ ...request, 'keypears-origin': 'https://evil.example' }, opts), 'bad_signature');
+      await expectAsyncCode(verify({ ...request, 'keypears-origin': 'https://evil.example' }, opts), 'bad_signature');
     });
 
     it.each([
@@ -167,7 +147,7 @@ describe('signRequest / verifyRequest', () => {
     ])('signature parameter %s -> bad_signature', async (_, edit) => {
       const input = edit(headers['Signature-Input']);
       expect(input).not.toBe(headers['Signature-Input']);
-      await expectCode(verify({ ...request, 'Signature-Input': input }, opts), 'bad_signature');
+      await expectAsyncCode(verify({ ...request, 'Signature-Input': input }, opts), 'bad_signature');
     });
 
     it('any single signature byte -> bad_signature', async () => {
@@ -176,13 +156,13 @@ describe('signRequest / verifyRequest', () => {
         const flipped = Buffer.from(signature);
         flipped[index] ^= 0x01;
         const header = `kp=:${flipped.toString('base64')}:`;
-        await expectCode(verify({ ...request, Signature: header }, opts), 'bad_signature');
+        await expectAsyncCode(verify({ ...request, Signature: header }, opts), 'bad_signature');
       }
     });
 
     it('a signature by another key under this keyid -> bad_signature', async () => {
       const forged = signRequest({ ...signedArgs(), secretKey: mallory.secretKey });
-      await expectCode(verify(forged), 'bad_signature');
+      await expectAsyncCode(verify(forged), 'bad_signature');
     });
   });
 
@@ -191,41 +171,41 @@ describe('signRequest / verifyRequest', () => {
 
     it('accepts up to maxSkewSeconds after expiry, then refuses with signature_expired', async () => {
       await expect(verify(headers, { now: NOW + 100 + 60 })).resolves.toBeDefined();
-      await expectCode(verify(headers, { now: NOW + 100 + 61 }), 'signature_expired');
+      await expectAsyncCode(verify(headers, { now: NOW + 100 + 61 }), 'signature_expired');
       await expect(verify(headers, { now: NOW + 110, maxSkewSeconds: 10 })).resolves.toBeDefined();
-      await expectCode(verify(headers, { now: NOW + 111, maxSkewSeconds: 10 }), 'signature_expired');
+      await expectAsyncCode(verify(headers, { now: NOW + 111, maxSkewSeconds: 10 }), 'signature_expired');
     });
 
     it('accepts up to maxSkewSeconds before created, then refuses with signature_future', async () => {
       await expect(verify(headers, { now: NOW - 60 })).resolves.toBeDefined();
-      await expectCode(verify(headers, { now: NOW - 61 }), 'signature_future');
-      await expectCode(verify(headers, { now: NOW - 1, maxSkewSeconds: 0 }), 'signature_future');
+      await expectAsyncCode(verify(headers, { now: NOW - 61 }), 'signature_future');
+      await expectAsyncCode(verify(headers, { now: NOW - 1, maxSkewSeconds: 0 }), 'signature_future');
     });
 
     it('refuses a validity longer than 300 s, or an expiry not after creation, as signature_malformed', async () => {
       const base = signed();
       const long = PARAMS_OK.replace(`expires=${NOW + 120}`, `expires=${NOW + 301}`);
-      const error = await expectCode(verify(withParams(base, long)), 'signature_malformed');
+      const error = await expectAsyncCode(verify(withParams(base, long)), 'signature_malformed');
       expect(error.message).toMatch(/300 seconds/);
       await expect(
         verify(withParams(base, PARAMS_OK.replace(`expires=${NOW + 120}`, `expires=${NOW + 300}`))),
       ).rejects.toMatchObject({ code: 'bad_signature' });
       for (const expires of [NOW, NOW - 1]) {
         const input = PARAMS_OK.replace(`expires=${NOW + 120}`, `expires=${expires}`);
-        await expectCode(verify(withParams(base, input)), 'signature_malformed');
+        await expectAsyncCode(verify(withParams(base, input)), 'signature_malformed');
       }
     });
   });
 
   describe('keys', () => {
     it('refuses an unknown key id with unknown_key', async () => {
-      await expectCode(verify(signed({ keyId: 'nobody@a.example' })), 'unknown_key');
-      await expectCode(verify(signed(), { resolveKey: async () => undefined }), 'unknown_key');
-      await expectCode(verify(signed(), { resolveKey: () => new Uint8Array(31) }), 'unknown_key');
+      await expectAsyncCode(verify(signed({ keyId: 'nobody@a.example' })), 'unknown_key');
+      await expectAsyncCode(verify(signed(), { resolveKey: async () => undefined }), 'unknown_key');
+      await expectAsyncCode(verify(signed(), { resolveKey: () => new Uint8Array(31) }), 'unknown_key');
     });
 
     it('refuses a signature that does not match the resolved key with bad_signature', async () => {
-      await expectCode(verify(signed(), { resolveKey: () => mallory.publicKey }), 'bad_signature');
+      await expectAsyncCode(verify(signed(), { resolveKey: () => mallory.publicKey }), 'bad_signature');
     });
 
     it('lets errors of the key resolver through unchanged', async () => {
@@ -238,11 +218,11 @@ describe('signRequest / verifyRequest', () => {
     const good = signed();
 
     it('signature_missing when Signature, Signature-Input or Content-Digest is absent', async () => {
-      await expectCode(verify({}), 'signature_missing');
-      await expectCode(verify({ ...good, Signature: undefined }), 'signature_missing');
-      await expectCode(verify({ ...good, 'Signature-Input': undefined }), 'signature_missing');
-      await expectCode(verify({ ...good, signature: [] as string[], Signature: undefined }), 'signature_missing');
-      await expectCode(verify({ ...good, 'Content-Digest': undefined }), 'signature_missing');
+      await expectAsyncCode(verify({}), 'signature_missing');
+      await expectAsyncCode(verify({ ...good, Signature: undefined }), 'signature_missing');
+      await expectAsyncCode(verify({ ...good, 'Signature-Input': undefined }), 'signature_missing');
+      await expectAsyncCode(verify({ ...good, signature: [] as string[], Signature: undefined }), 'signature_missing');
+      await expectAsyncCode(verify({ ...good, 'Content-Digest': undefined }), 'signature_missing');
     });
 
     it('digest_mismatch when Content-Digest is not a single sha-256 value', async () => {
@@ -253,7 +233,7 @@ describe('signRequest / verifyRequest', () => {
         digest.replace(/=:$/, ':'),
         'sha-256=:not base64:',
       ]) {
-        await expectCode(verify({ ...good, 'Content-Digest': value }), 'digest_mismatch');
+        await expectAsyncCode(verify({ ...good, 'Content-Digest': value }), 'digest_mismatch');
       }
     });
 
@@ -316,20 +296,20 @@ describe('signRequest / verifyRequest', () => {
     ];
 
     it.each(malformedInputs)('%s -> signature_malformed', async (_, headers) => {
-      await expectCode(verify(headers), 'signature_malformed');
+      await expectAsyncCode(verify(headers), 'signature_malformed');
     });
 
     it('refuses a required header that is not covered, or covered but absent', async () => {
-      await expectCode(verify(good, { requiredHeaders: ['keypears-origin'] }), 'signature_malformed');
+      await expectAsyncCode(verify(good, { requiredHeaders: ['keypears-origin'] }), 'signature_malformed');
       const covering = signed({ headers: { 'keypears-origin': 'https://a.example' } });
-      await expectCode(verify(covering), 'signature_malformed');
-      await expectCode(verify(covering, { requiredHeaders: ['keypears-origin'] }), 'signature_malformed');
+      await expectAsyncCode(verify(covering), 'signature_malformed');
+      await expectAsyncCode(verify(covering, { requiredHeaders: ['keypears-origin'] }), 'signature_malformed');
     });
 
     it('refuses a request target the signature base cannot carry', async () => {
-      await expectCode(verify(good, { targetUri: 'https://b.example/a b' }), 'signature_malformed');
-      await expectCode(verify(good, { targetUri: '/api/v1/exchanges' }), 'signature_malformed');
-      await expectCode(verify(good, { method: 'PO ST' }), 'signature_malformed');
+      await expectAsyncCode(verify(good, { targetUri: 'https://b.example/a b' }), 'signature_malformed');
+      await expectAsyncCode(verify(good, { targetUri: '/api/v1/exchanges' }), 'signature_malformed');
+      await expectAsyncCode(verify(good, { method: 'PO ST' }), 'signature_malformed');
     });
 
     it('throws only KeyPearsError for arbitrary header values', async () => {
@@ -397,17 +377,17 @@ describe('signRequest / verifyRequest', () => {
       ['header value with outer spaces', { headers: { 'keypears-origin': ' a' } }],
       ['body that is not bytes', { body: 'text' as unknown as Uint8Array }],
     ])('%s', (_, change) => {
-      expectSyncCode(() => signed(change), 'invalid_argument');
+      expectCode(() => signed(change), 'invalid_argument');
     });
 
     it('refuses a secret key of the wrong size with invalid_key', () => {
-      expectSyncCode(() => signed({ secretKey: new Uint8Array(31) }), 'invalid_key');
+      expectCode(() => signed({ secretKey: new Uint8Array(31) }), 'invalid_key');
     });
 
     it('refuses bad verifier options with invalid_argument', async () => {
-      await expectCode(verify(signed(), { maxSkewSeconds: -1 }), 'invalid_argument');
-      await expectCode(verify(signed(), { now: Number.NaN }), 'invalid_argument');
-      await expectCode(verify(signed(), { requiredHeaders: ['Signature'] }), 'invalid_argument');
+      await expectAsyncCode(verify(signed(), { maxSkewSeconds: -1 }), 'invalid_argument');
+      await expectAsyncCode(verify(signed(), { now: Number.NaN }), 'invalid_argument');
+      await expectAsyncCode(verify(signed(), { requiredHeaders: ['Signature'] }), 'invalid_argument');
     });
   });
 });

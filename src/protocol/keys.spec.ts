@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { ed25519Keygen, mlkem768Keygen, x25519Keygen } from './crypto.js';
 import { fromHex, toHex } from './encoding.js';
-import { KeyPearsError } from './errors.js';
 import {
   checkIdentityKey,
   checkKeyId,
@@ -19,24 +18,13 @@ import {
   verifyPrekey,
   verifyRegistration,
 } from './keys.js';
+import { expectCode } from '../../test/support/expect-error.js';
 
 const identity = ed25519Keygen(new Uint8Array(32).fill(7));
 const other = ed25519Keygen(new Uint8Array(32).fill(8));
 const x25519Key = x25519Keygen(new Uint8Array(32).fill(9)).publicKey;
 const mlkemKey = mlkem768Keygen(new Uint8Array(64).fill(10)).publicKey;
 const keyFor = (kind: PrekeyKind) => (kind.startsWith('pq-') ? mlkemKey : x25519Key);
-
-function expectCode(run: () => unknown, code: string): KeyPearsError {
-  let caught: unknown;
-  try {
-    run();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(KeyPearsError);
-  expect((caught as KeyPearsError).code).toBe(code);
-  return caught as KeyPearsError;
-}
 
 /** 4-byte big-endian length, then the bytes: written out independently of `lengthPrefixed`. */
 const field = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, bytes.length >> 8, bytes.length & 0xff]), bytes]);

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { ed25519Keygen, mlkem768Keygen, x25519Keygen } from './crypto.js';
 import { fromHex, toB64u, toHex } from './encoding.js';
-import { KeyPearsError } from './errors.js';
 import { type PrekeyKind, signPrekey, signRegistration } from './keys.js';
 import {
   decodeBundle,
@@ -23,6 +22,7 @@ import {
   RegistrationRequestSchema,
   X25519PublicKeySchema,
 } from './wire.js';
+import { expectCode } from '../../test/support/expect-error.js';
 
 interface VectorCase {
   bob: { address: string; identitySecretKey: string; identityKey: string; signedPrekey: { publicKey: string } };
@@ -38,18 +38,6 @@ const bobSecret = fromHex(full.bob.identitySecretKey);
 const BOB = 'bob@b.example';
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
-
-function expectCode(run: () => unknown, code: string): KeyPearsError {
-  let caught: unknown;
-  try {
-    run();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(KeyPearsError);
-  expect((caught as KeyPearsError).code).toBe(code);
-  return caught as KeyPearsError;
-}
 
 /** A correctly signed record of Bob's, for building bundles and uploads. */
 function bobRecord(kind: PrekeyKind, id: number, publicKey: Uint8Array, address = BOB): PublicKeyRecord {
