@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -28,6 +29,24 @@ const requestId = (req: IncomingMessage): string => {
   return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
 };
 
+/**
+ * One log line per request, written when it completes (Fastify's default writes a second one
+ * when it arrives): method, URL, status, time in ms, and the request id as `reqId`.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      req: { method: request.method, url: request.url },
+      res: { statusCode: reply.statusCode },
+      responseTime: reply.elapsedTime,
+    };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
+}
+
 export function createAdapter(logger: Logger): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
@@ -36,6 +55,7 @@ export function createAdapter(logger: Logger): FastifyAdapter {
     trustProxy: false,
     loggerInstance: logger,
     genReqId: requestId,
+    logController: new OneLinePerRequest(),
   });
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
