@@ -1,14 +1,14 @@
 import type { AppConfig } from '../config/config.js';
 import { discoverDomain, fetchNodeDocument, type DiscoveredDomain } from '../net/domain-discovery.js';
-import { fetchRemoteIdentity } from '../net/remote-identity.js';
+import { fetchRemoteIdentityWithMaxAge, type FetchedIdentity } from '../net/remote-identity.js';
 import type { NodeDocument } from '../protocol/discovery.js';
-import type { PublicIdentity } from '../protocol/wire.js';
 
 /** The network side of discovery, injectable so the cache rules can be tested without it. */
 export interface DiscoveryClient {
   discoverDomain(domain: string): Promise<DiscoveredDomain>;
   fetchNodeDocument(nodeUrl: string): Promise<{ document: NodeDocument }>;
-  fetchRemoteIdentity(nodeUrl: string, address: string): Promise<PublicIdentity>;
+  /** The verified public identity of a remote address, and its Cache-Control max-age. */
+  fetchRemoteIdentity(nodeUrl: string, address: string): Promise<FetchedIdentity>;
 }
 
 export const DISCOVERY_CLIENT = Symbol('DISCOVERY_CLIENT');
@@ -18,6 +18,6 @@ export function createDiscoveryClient(config: AppConfig): DiscoveryClient {
   return {
     discoverDomain: (domain) => discoverDomain(domain, opts),
     fetchNodeDocument: (nodeUrl) => fetchNodeDocument(nodeUrl, opts),
-    fetchRemoteIdentity: (nodeUrl, address) => fetchRemoteIdentity(nodeUrl, address, opts),
+    fetchRemoteIdentity: (nodeUrl, address) => fetchRemoteIdentityWithMaxAge(nodeUrl, address, opts),
   };
 }

@@ -5,6 +5,7 @@ import { KeysModule } from '../keys/keys.module.js';
 import { DiscoveryCacheRepository } from './discovery-cache.repository.js';
 import { createDiscoveryClient, DISCOVERY_CLIENT } from './discovery.client.js';
 import { DiscoveryService } from './discovery.service.js';
+import { RemoteIdentityCache } from './remote-identity.cache.js';
 import { ResolveController } from './resolve.controller.js';
 import { ResolveService } from './resolve.service.js';
 
@@ -15,6 +16,7 @@ import { ResolveService } from './resolve.service.js';
     DiscoveryService,
     DiscoveryCacheRepository,
     ResolveService,
+    RemoteIdentityCache,
     Clock,
     { provide: DISCOVERY_CLIENT, useFactory: createDiscoveryClient, inject: [APP_CONFIG] },
   ],

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { KeysService } from '../keys/keys.service.js';
 import { parseAddress } from '../protocol/address.js';
-import { PublicIdentitySchema } from '../protocol/wire.js';
+import { PublicIdentitySchema, type PublicIdentity } from '../protocol/wire.js';
 import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
 import { DiscoveryService } from './discovery.service.js';
+import { RemoteIdentityCache } from './remote-identity.cache.js';
 
 export const ResolveResponseSchema = z.object({
   address: z.string().describe('canonical address'),
@@ -26,6 +27,7 @@ export class ResolveService {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly keys: KeysService,
+    private readonly remoteIdentities: RemoteIdentityCache,
     @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -42,7 +44,7 @@ export class ResolveService {
       };
     }
     const resolved = await this.discovery.resolveDomain(domain);
-    const identity = await this.client.fetchRemoteIdentity(resolved.nodeUrl, canonical);
+    const identity = await this.remoteIdentity(resolved.nodeUrl, canonical);
     return {
       address: canonical,
       node: resolved.nodeUrl,
@@ -50,5 +52,13 @@ export class ResolveService {
       discovery: { method: resolved.method, cached: resolved.cached, stale: resolved.stale },
       identity,
     };
+  }
+
+  private async remoteIdentity(nodeUrl: string, address: string): Promise<PublicIdentity> {
+    const cached = this.remoteIdentities.get(nodeUrl, address);
+    if (cached) return cached;
+    const { identity, maxAgeSeconds } = await this.client.fetchRemoteIdentity(nodeUrl, address);
+    this.remoteIdentities.set(nodeUrl, address, identity, maxAgeSeconds);
+    return identity;
   }
 }

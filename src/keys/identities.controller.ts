@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Ip, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Ip, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiSignedRequest } from '../auth/api-signed-request.js';
 import { CurrentAccount, type AuthenticatedAccount } from '../auth/authenticated-account.js';
@@ -13,6 +13,8 @@ export class IdentitiesController {
   constructor(private readonly keys: KeysService) {}
 
   @Get(':address')
+  // Resolving nodes may keep the verified answer this long (docs/discovery.md).
+  @Header('Cache-Control', 'public, max-age=30')
   @ApiOperation({ summary: 'Public identity of a local address (identity keys, signed prekey, last-resort key)' })
   @ApiParam({ name: 'address', example: 'alice@example.com' })
   @ApiZodResponse(200, PublicIdentitySchema)

@@ -5,7 +5,14 @@
  */
 import { KeyPearsError } from '../protocol/errors.js';
 import { decodePublicIdentity, type PublicIdentity } from '../protocol/wire.js';
-import { safeFetch, type SafeFetchOptions } from './safe-fetch.js';
+import { cacheControlMaxAge, safeFetch, type SafeFetchOptions } from './safe-fetch.js';
+
+export interface FetchedIdentity {
+  /** Verified: every signature in it checks out. */
+  identity: PublicIdentity;
+  /** The answer's Cache-Control max-age (0 for no-store/no-cache), if it sent one. */
+  maxAgeSeconds?: number;
+}
 
 /**
  * @throws KeyPearsError `not_found` when the node has no such address, `peer_unavailable`
@@ -17,6 +24,15 @@ export async function fetchRemoteIdentity(
   address: string,
   opts: Pick<SafeFetchOptions, 'dev' | 'dnsServers' | 'resolveHost' | 'timeoutMs'>,
 ): Promise<PublicIdentity> {
+  return (await fetchRemoteIdentityWithMaxAge(nodeUrl, address, opts)).identity;
+}
+
+/** `fetchRemoteIdentity`, with how long the serving node lets the answer be cached. */
+export async function fetchRemoteIdentityWithMaxAge(
+  nodeUrl: string,
+  address: string,
+  opts: Pick<SafeFetchOptions, 'dev' | 'dnsServers' | 'resolveHost' | 'timeoutMs'>,
+): Promise<FetchedIdentity> {
   const url = `${nodeUrl}/api/v1/identities/${encodeURIComponent(address)}`;
   let res;
   try {
@@ -40,5 +56,5 @@ export async function fetchRemoteIdentity(
       `node ${nodeUrl} sent an invalid identity for ${address}: ${(e as Error).message}`,
     );
   }
-  return body as PublicIdentity;
+  return { identity: body as PublicIdentity, maxAgeSeconds: cacheControlMaxAge(res.headers['cache-control']) };
 }
