@@ -140,16 +140,20 @@ export class KeysService {
    */
   async claimBundle(address: string, requester: ClaimRequester): Promise<PrekeyBundle> {
     const target = parseAddress(address).canonical;
-    await this.rateLimits.consume(
-      `claim:source:${requester.source}`,
-      { limit: this.config.claimLimitPerSource, windowSeconds: 60 },
-      'bundle claims from this source',
-    );
-    await this.rateLimits.consume(
-      `claim:pair:${requester.address}>${target}`,
-      { limit: this.config.claimLimitPerPair, windowSeconds: 3600 },
-      `bundle claims for ${target}`,
-    );
+    await this.rateLimits.consumeAll([
+      {
+        bucket: `claim:source:${requester.source}`,
+        limit: this.config.claimLimitPerSource,
+        windowSeconds: 60,
+        what: 'bundle claims from this source',
+      },
+      {
+        bucket: `claim:pair:${requester.address}>${target}`,
+        limit: this.config.claimLimitPerPair,
+        windowSeconds: 3600,
+        what: `bundle claims for ${target}`,
+      },
+    ]);
     const account = await this.findComplete(target);
     const claimed = await this.prekeys.claimOneTimePrekeys(account.id);
     const encode = (r: KeyRecord | undefined) => (r ? encodeKeyRecord(r) : undefined);

@@ -1,17 +1,38 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../../database/prisma.service.js';
 
+/** One hit to count: a bucket and the start of its current window. */
+export interface RateLimitHit {
+  bucket: string;
+  windowStart: Date;
+}
+
 @Injectable()
 export class RateLimitRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Adds one hit to a bucket's window and returns the window's count, atomically across replicas. */
-  async increment(bucket: string, windowStart: Date): Promise<number> {
-    const rows = await this.prisma.$queryRaw<Array<{ count: number }>>`
-      INSERT INTO rate_limit (bucket, window_start, count) VALUES (${bucket}, ${windowStart}, 1)
+  /**
+   * Adds one hit to each bucket's window and returns the windows' counts in the order given,
+   * atomically across replicas, in one statement. Rows are upserted in (bucket, window) order,
+   * so concurrent calls lock shared rows in the same order and cannot deadlock.
+   *
+   * @param hits distinct buckets.
+   */
+  async increment(hits: readonly RateLimitHit[]): Promise<number[]> {
+    const ordered = [...hits].sort(
+      (a, b) =>
+        (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0) || a.windowStart.getTime() - b.windowStart.getTime(),
+    );
+    const rows = await this.prisma.$queryRaw<Array<{ bucket: string; count: number }>>`
+      INSERT INTO rate_limit (bucket, window_start, count)
+      SELECT bucket, window_start, 1
+        FROM unnest(${ordered.map((h) => h.bucket)}::text[], ${ordered.map((h) => h.windowStart)}::timestamptz[])
+             WITH ORDINALITY AS hit (bucket, window_start, n)
+       ORDER BY n
       ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limit.count + 1
-      RETURNING count`;
-    return Number(rows[0].count);
+      RETURNING bucket, count`;
+    const counts = new Map(rows.map((r) => [r.bucket, Number(r.count)]));
+    return hits.map((h) => counts.get(h.bucket)!);
   }
 
   async deleteWindowsBefore(cutoff: Date): Promise<number> {

@@ -6,11 +6,13 @@ import { RateLimitService } from './rate-limit.service.js';
 /** Counts in memory exactly as the SQL upsert does. */
 class MemoryRateLimits {
   counts = new Map<string, number>();
-  async increment(bucket: string, windowStart: Date): Promise<number> {
-    const key = `${bucket}@${windowStart.toISOString()}`;
-    const count = (this.counts.get(key) ?? 0) + 1;
-    this.counts.set(key, count);
-    return count;
+  async increment(hits: Array<{ bucket: string; windowStart: Date }>): Promise<number[]> {
+    return hits.map(({ bucket, windowStart }) => {
+      const key = `${bucket}@${windowStart.toISOString()}`;
+      const count = (this.counts.get(key) ?? 0) + 1;
+      this.counts.set(key, count);
+      return count;
+    });
   }
   async deleteWindowsBefore(): Promise<number> {
     return 0;
@@ -36,5 +38,20 @@ describe('RateLimitService', () => {
     await rl.consume('other', limit);
     clock.ms = Date.UTC(2026, 0, 1, 0, 1, 0);
     await rl.consume('b', limit);
+  });
+
+  it('counts every bucket of a combined hit and waits for the last spent window', async () => {
+    const { clock, rl } = service(Date.UTC(2026, 0, 1, 0, 0, 10));
+    const both = [
+      { bucket: 'minute', limit: 1, windowSeconds: 60, what: 'per minute' },
+      { bucket: 'hour', limit: 1, windowSeconds: 3600, what: 'per hour' },
+    ];
+    await rl.consumeAll(both);
+    await expect(rl.consumeAll(both)).rejects.toMatchObject({
+      code: 'rate_limited',
+      details: { retryAfterSeconds: 3590 },
+    });
+    clock.ms = Date.UTC(2026, 0, 1, 0, 1, 0);
+    await expect(rl.consume('minute', both[0])).resolves.toBeUndefined();
   });
 });

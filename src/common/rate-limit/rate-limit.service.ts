@@ -13,6 +13,13 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
+/** A bucket and its limit, for `consumeAll`. */
+export interface RateLimitedBucket extends RateLimit {
+  bucket: string;
+  /** What is counted, for the error message ("too many <what>"). */
+  what: string;
+}
+
 /** Windows older than this are deleted; it must exceed the longest window in use. */
 const RETENTION_SECONDS = 86_400;
 const CLEANUP_INTERVAL_MS = 60_000;
@@ -33,15 +40,33 @@ export class RateLimitService {
    * @throws KeyPearsError `rate_limited` with `retryAfterSeconds` (until the window ends) when
    *   the window's budget is spent.
    */
-  async consume(bucket: string, { limit, windowSeconds }: RateLimit, what = 'requests'): Promise<void> {
+  consume(bucket: string, limit: RateLimit, what = 'requests'): Promise<void> {
+    return this.consumeAll([{ bucket, ...limit, what }]);
+  }
+
+  /**
+   * Counts one hit against each bucket, all in one database statement; every hit is counted,
+   * also when a bucket turns out to be over its limit.
+   *
+   * @param buckets distinct buckets.
+   * @throws KeyPearsError `rate_limited` when any window's budget is spent, naming the first such
+   *   bucket, with `retryAfterSeconds` until the last of the spent windows ends.
+   */
+  async consumeAll(buckets: readonly RateLimitedBucket[]): Promise<void> {
     const nowMs = this.clock.now().getTime();
-    const windowMs = windowSeconds * 1000;
-    const windowStart = Math.floor(nowMs / windowMs) * windowMs;
+    const windows = buckets.map(({ windowSeconds }) => {
+      const windowMs = windowSeconds * 1000;
+      return Math.floor(nowMs / windowMs) * windowMs + windowMs;
+    });
     await this.cleanupIfDue(nowMs);
-    const count = await this.repository.increment(bucket, new Date(windowStart));
-    if (count > limit) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((windowStart + windowMs - nowMs) / 1000));
-      throw new KeyPearsError('rate_limited', `too many ${what}; retry in ${retryAfterSeconds} s`, {
+    const counts = await this.repository.increment(
+      buckets.map((b, i) => ({ bucket: b.bucket, windowStart: new Date(windows[i] - b.windowSeconds * 1000) })),
+    );
+    const spent = buckets.flatMap((b, i) => (counts[i] > b.limit ? [{ what: b.what, windowEnd: windows[i] }] : []));
+    if (spent.length > 0) {
+      const windowEnd = Math.max(...spent.map((s) => s.windowEnd));
+      const retryAfterSeconds = Math.max(1, Math.ceil((windowEnd - nowMs) / 1000));
+      throw new KeyPearsError('rate_limited', `too many ${spent[0].what}; retry in ${retryAfterSeconds} s`, {
         retryAfterSeconds,
       });
     }
