@@ -52,6 +52,8 @@ export interface AppConfig {
   claimLimitPerPair: number;
   /** Prekey bundle claims one source IP address may make per minute. */
   claimLimitPerSource: number;
+  /** Resolves of remote addresses that need network work (discovery or identity fetch) per source IP per minute. */
+  resolveLimitPerSource: number;
   /** Registration attempts one source IP address may make per hour. */
   registrationLimitPerSource: number;
 }
@@ -181,6 +183,7 @@ export function loadConfig(env: Env): AppConfig {
     exchangeLimitPerOrigin: integer(env, 'KEYPEARS_EXCHANGE_LIMIT_PER_ORIGIN', 600, 1, 1_000_000),
     claimLimitPerPair: integer(env, 'KEYPEARS_CLAIM_LIMIT_PER_PAIR', 10, 1, 1_000_000),
     claimLimitPerSource: integer(env, 'KEYPEARS_CLAIM_LIMIT_PER_SOURCE', 60, 1, 1_000_000),
+    resolveLimitPerSource: integer(env, 'KEYPEARS_RESOLVE_LIMIT_PER_SOURCE', 60, 1, 1_000_000),
     registrationLimitPerSource: integer(env, 'KEYPEARS_REGISTRATION_LIMIT_PER_SOURCE', 20, 1, 1_000_000),
   };
 }

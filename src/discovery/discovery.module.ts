@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG } from '../config/config.js';
+import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { DiscoveryCacheRepository } from './discovery-cache.repository.js';
 import { createDiscoveryClient, DISCOVERY_CLIENT } from './discovery.client.js';
@@ -10,7 +11,7 @@ import { ResolveController } from './resolve.controller.js';
 import { ResolveService } from './resolve.service.js';
 
 @Module({
-  imports: [KeysModule],
+  imports: [KeysModule, RateLimitModule],
   controllers: [ResolveController],
   providers: [
     DiscoveryService,

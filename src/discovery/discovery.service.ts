@@ -50,6 +50,14 @@ function cachedError(entry: CachedDiscovery): KeyPearsError {
  * their TTL (60 s to 24 h), negative ones for 5 minutes, the previous answer for up to 24 h
  * when a refresh fails, and a rate-limited refetch of a node's keys after a rotation.
  */
+export interface ResolveDomainOptions {
+  /**
+   * Called before a lookup that will go to the network (not for cached answers or lookups
+   * already in flight): lets a caller charge the work to whoever asked for it.
+   */
+  beforeNetwork?: () => Promise<void>;
+}
+
 @Injectable()
 export class DiscoveryService {
   private readonly logger = new Logger(DiscoveryService.name);
@@ -69,7 +77,7 @@ export class DiscoveryService {
    * @throws KeyPearsError `invalid_domain`, `no_node_for_domain` (404), `discovery_unavailable`
    *   (503), or the misconfiguration or refusal code that explains the failure (502).
    */
-  async resolveDomain(input: string): Promise<ResolvedDomain> {
+  async resolveDomain(input: string, options: ResolveDomainOptions = {}): Promise<ResolvedDomain> {
     const domain = parseDomain(input);
     const entry = await this.cache.find(domain);
     const now = this.clock.now();
@@ -79,6 +87,7 @@ export class DiscoveryService {
     }
     let pending = this.inFlight.get(domain);
     if (!pending) {
+      await options.beforeNetwork?.();
       pending = this.refresh(domain, entry).finally(() => this.inFlight.delete(domain));
       this.inFlight.set(domain, pending);
     }

@@ -1,4 +1,4 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Ip, Param } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
 import { ResolveResponseSchema, ResolveService, type ResolveResponse } from './resolve.service.js';
@@ -17,8 +17,8 @@ export class ResolveController {
   })
   @ApiParam({ name: 'address', example: 'bob@example.com' })
   @ApiZodResponse(200, ResolveResponseSchema)
-  @ApiErrors(400, 404, 502, 503, 504)
-  resolve(@Param('address') address: string): Promise<ResolveResponse> {
-    return this.resolver.resolve(address);
+  @ApiErrors(400, 404, 429, 502, 503, 504)
+  resolve(@Param('address') address: string, @Ip() source: string): Promise<ResolveResponse> {
+    return this.resolver.resolve(address, source);
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
+import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { KeysService } from '../keys/keys.service.js';
 import { parseAddress } from '../protocol/address.js';
@@ -29,10 +30,11 @@ export class ResolveService {
     private readonly keys: KeysService,
     private readonly remoteIdentities: RemoteIdentityCache,
     @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
+    private readonly rateLimits: RateLimitService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async resolve(input: string): Promise<ResolveResponse> {
+  async resolve(input: string, source: string): Promise<ResolveResponse> {
     const { canonical, domain } = parseAddress(input);
     if (this.discovery.isLocalDomain(domain)) {
       return {
@@ -43,8 +45,16 @@ export class ResolveService {
         identity: await this.keys.lookupPublicIdentity(canonical),
       };
     }
-    const resolved = await this.discovery.resolveDomain(domain);
-    const identity = await this.remoteIdentity(resolved.nodeUrl, canonical);
+    // Anyone may ask, so outbound work (DNS, node documents, identity fetches) is charged to
+    // the asking address; answers from the caches are free.
+    const admit = () =>
+      this.rateLimits.consume(
+        `resolve:source:${source}`,
+        { limit: this.config.resolveLimitPerSource, windowSeconds: 60 },
+        'remote resolves from this source',
+      );
+    const resolved = await this.discovery.resolveDomain(domain, { beforeNetwork: admit });
+    const identity = await this.remoteIdentity(resolved.nodeUrl, canonical, admit);
     return {
       address: canonical,
       node: resolved.nodeUrl,
@@ -54,9 +64,10 @@ export class ResolveService {
     };
   }
 
-  private async remoteIdentity(nodeUrl: string, address: string): Promise<PublicIdentity> {
+  private async remoteIdentity(nodeUrl: string, address: string, admit: () => Promise<void>): Promise<PublicIdentity> {
     const cached = this.remoteIdentities.get(nodeUrl, address);
     if (cached) return cached;
+    await admit();
     const { identity, maxAgeSeconds } = await this.client.fetchRemoteIdentity(nodeUrl, address);
     this.remoteIdentities.set(nodeUrl, address, identity, maxAgeSeconds);
     return identity;
