@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { DATABASE_CONNECTION, type DatabaseConnection } from './database-connection.js';
+import { createPgPool, PG_POOL } from './pg-pool.js';
 import { PrismaService } from './prisma.service.js';
 
 @Global()
@@ -8,8 +9,12 @@ export class DatabaseModule {
   static forRoot(connection: DatabaseConnection): DynamicModule {
     return {
       module: DatabaseModule,
-      providers: [{ provide: DATABASE_CONNECTION, useValue: connection }, PrismaService],
-      exports: [PrismaService, DATABASE_CONNECTION],
+      providers: [
+        { provide: DATABASE_CONNECTION, useValue: connection },
+        { provide: PG_POOL, useFactory: createPgPool, inject: [DATABASE_CONNECTION] },
+        PrismaService,
+      ],
+      exports: [PrismaService, PG_POOL, DATABASE_CONNECTION],
     };
   }
 }
