@@ -1,5 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
 import { dbBytes } from '../database/db-bytes.js';
+import { PG_POOL } from '../database/pg-pool.js';
 import { isUniqueViolation } from '../database/prisma-errors.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Account } from '../generated/prisma/client.js';
@@ -23,17 +25,24 @@ export interface AccountKey {
 
 @Injectable()
 export class AccountRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+  ) {}
 
   findByAddress(address: string): Promise<Account | null> {
     return this.prisma.account.findUnique({ where: { address } });
   }
 
-  findKeyByAddress(address: string): Promise<AccountKey | null> {
-    return this.prisma.account.findUnique({
-      where: { address },
-      select: { id: true, address: true, identityKey: true },
+  /** The signer's key, read on every signed client request: straight to the pool (docs/performance.md). */
+  async findKeyByAddress(address: string): Promise<AccountKey | null> {
+    const { rows } = await this.pool.query<{ id: string; address: string; identity_key: Buffer }>({
+      text: 'SELECT id, address, identity_key FROM account WHERE address = $1',
+      values: [address],
     });
+    if (!rows.length) return null;
+    const { id, identity_key: key } = rows[0];
+    return { id, address: rows[0].address, identityKey: new Uint8Array(key.buffer, key.byteOffset, key.byteLength) };
   }
 
   /**

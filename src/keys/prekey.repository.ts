@@ -14,6 +14,24 @@ const ACCOUNT_BY_ADDRESS = `SELECT id, address, domain, identity_key, identity_d
   pq_last_resort_id, pq_last_resort, pq_last_resort_signature, created_at
   FROM account WHERE address = $1`;
 
+/** Both kinds in one statement; on the claim path, so straight to the pool (docs/performance.md). */
+const CLAIM_ONE_TIME_PREKEYS = `WITH x AS (
+    DELETE FROM one_time_prekey WHERE id = (
+      SELECT id FROM one_time_prekey
+       WHERE account_id = $1::uuid AND kind = 'x25519'
+       ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING kind, key_id, public_key, signature
+  ), pq AS (
+    DELETE FROM one_time_prekey WHERE id = (
+      SELECT id FROM one_time_prekey
+       WHERE account_id = $1::uuid AND kind = 'mlkem768'
+       ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING kind, key_id, public_key, signature
+  )
+  SELECT kind, key_id, public_key, signature FROM x
+  UNION ALL
+  SELECT kind, key_id, public_key, signature FROM pq`;
+
 interface AccountRow {
   id: string;
   address: string;
@@ -93,12 +111,12 @@ export class PrekeyRepository {
   ) {}
 
   /**
-   * The read behind every public lookup and claim, so it goes straight to the pool as a named
-   * (prepared) statement: Prisma's client-side query handling costs more than the query.
+   * The read behind every public lookup and claim, so it goes straight to the pool: Prisma's
+   * client-side query handling costs more than the query. (Unnamed statements: the embedded
+   * database has one backend for all its connections, where named ones would collide.)
    */
   async findAccountByAddress(address: string): Promise<Account | null> {
     const { rows } = await this.pool.query<AccountRow>({
-      name: 'account_by_address',
       text: ACCOUNT_BY_ADDRESS,
       values: [address],
     });
@@ -211,23 +229,10 @@ export class PrekeyRepository {
    * handed out twice and claims do not queue behind each other.
    */
   async claimOneTimePrekeys(accountId: string): Promise<ClaimedPrekeys> {
-    const rows = await this.prisma.$queryRaw<ClaimedRow[]>`
-      WITH x AS (
-        DELETE FROM one_time_prekey WHERE id = (
-          SELECT id FROM one_time_prekey
-           WHERE account_id = ${accountId}::uuid AND kind = 'x25519'
-           ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-        RETURNING kind, key_id, public_key, signature
-      ), pq AS (
-        DELETE FROM one_time_prekey WHERE id = (
-          SELECT id FROM one_time_prekey
-           WHERE account_id = ${accountId}::uuid AND kind = 'mlkem768'
-           ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-        RETURNING kind, key_id, public_key, signature
-      )
-      SELECT kind, key_id, public_key, signature FROM x
-      UNION ALL
-      SELECT kind, key_id, public_key, signature FROM pq`;
+    const { rows } = await this.pool.query<ClaimedRow>({
+      text: CLAIM_ONE_TIME_PREKEYS,
+      values: [accountId],
+    });
     const record = (row: ClaimedRow): KeyRecord => ({
       id: Number(row.key_id),
       publicKey: new Uint8Array(row.public_key),
