@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../database/pg-pool.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { NodeDocument } from '../protocol/discovery.js';
@@ -22,13 +24,21 @@ export interface CachedDiscovery {
 /** The discovery cache (table discovery_cache), shared by every replica of the node. */
 @Injectable()
 export class DiscoveryCacheRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+  ) {}
 
+  /** Read on every remote resolve and federation request: straight to the pool (docs/performance.md). */
   async find(domain: string): Promise<CachedDiscovery | undefined> {
-    const row = await this.prisma.discoveryCache.findUnique({ where: { domain } });
-    return row
-      ? { ...row, status: row.status as CacheStatus, document: row.document as NodeDocument | null }
-      : undefined;
+    const { rows } = await this.pool.query<CachedDiscovery>(
+      `SELECT domain, status, node_url AS "nodeUrl", method, document, fetched_at AS "fetchedAt",
+              expires_at AS "expiresAt", stale_until AS "staleUntil", last_error AS "lastError",
+              keys_refetched_at AS "keysRefetchedAt"
+         FROM discovery_cache WHERE domain = $1`,
+      [domain],
+    );
+    return rows[0];
   }
 
   async saveFound(
