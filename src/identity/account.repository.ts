@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
-import { dbBytes } from '../database/db-bytes.js';
+import { dbBytes, fromDbBytes } from '../database/db-bytes.js';
 import { PG_POOL } from '../database/pg-pool.js';
 import { isUniqueViolation } from '../database/prisma-errors.js';
 import { PrismaService } from '../database/prisma.service.js';
@@ -41,8 +41,8 @@ export class AccountRepository {
       values: [address],
     });
     if (!rows.length) return null;
-    const { id, identity_key: key } = rows[0];
-    return { id, address: rows[0].address, identityKey: new Uint8Array(key.buffer, key.byteOffset, key.byteLength) };
+    const { id, address: canonical, identity_key: identityKey } = rows[0];
+    return { id, address: canonical, identityKey: fromDbBytes(identityKey) };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
-import { dbBytes } from '../database/db-bytes.js';
+import { dbBytes, fromDbBytes } from '../database/db-bytes.js';
 import { isUniqueViolation } from '../database/prisma-errors.js';
 import { PG_POOL } from '../database/pg-pool.js';
 import { PrismaService } from '../database/prisma.service.js';
@@ -50,19 +50,17 @@ interface AccountRow {
   created_at: Date;
 }
 
-const bytes = (b: Buffer): Uint8Array<ArrayBuffer> =>
-  new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength);
-const maybeBytes = (b: Buffer | null) => (b === null ? null : bytes(b));
+const maybeBytes = (b: Buffer | null) => (b === null ? null : fromDbBytes(b));
 
 function accountFromRow(r: AccountRow): Account {
   return {
     id: r.id,
     address: r.address,
     domain: r.domain,
-    identityKey: bytes(r.identity_key),
+    identityKey: fromDbBytes(r.identity_key),
     identityDhKeyId: r.identity_dh_key_id,
-    identityDhKey: bytes(r.identity_dh_key),
-    identityDhSignature: bytes(r.identity_dh_signature),
+    identityDhKey: fromDbBytes(r.identity_dh_key),
+    identityDhSignature: fromDbBytes(r.identity_dh_signature),
     signedPrekeyId: r.signed_prekey_id,
     signedPrekey: maybeBytes(r.signed_prekey),
     signedPrekeySignature: maybeBytes(r.signed_prekey_signature),
@@ -89,8 +87,8 @@ export interface ClaimedPrekeys {
 interface ClaimedRow {
   kind: OneTimePrekeyKind;
   key_id: number;
-  public_key: Uint8Array;
-  signature: Uint8Array;
+  public_key: Buffer;
+  signature: Buffer;
 }
 
 interface LockedAccountRow {
@@ -168,14 +166,7 @@ export class PrekeyRepository {
         ];
         if (oneTime.length > 0) {
           await tx.oneTimePrekey.createMany({
-            data: oneTime.map(({ kind, record }) => ({
-              accountId,
-              kind,
-              keyId: record.id,
-              publicKey: dbBytes(record.publicKey),
-              signature: dbBytes(record.signature),
-              createdAt: now,
-            })),
+            data: oneTime.map(({ kind, record }) => keyRow(accountId, kind, record, now)),
           });
         }
 
@@ -193,7 +184,7 @@ export class PrekeyRepository {
               signedPrekeyAt: now,
             },
           });
-          await tx.keyEvent.create({ data: keyEvent(accountId, 'signed-prekey', signed, now) });
+          await tx.keyEvent.create({ data: keyRow(accountId, 'signed-prekey', signed, now) });
         }
 
         const lastResort = upload.pqLastResort;
@@ -212,7 +203,7 @@ export class PrekeyRepository {
               pqLastResortSignature: dbBytes(lastResort.signature),
             },
           });
-          await tx.keyEvent.create({ data: keyEvent(accountId, 'pq-last-resort', lastResort, now) });
+          await tx.keyEvent.create({ data: keyRow(accountId, 'pq-last-resort', lastResort, now) });
         }
       });
     } catch (e) {
@@ -235,8 +226,8 @@ export class PrekeyRepository {
     });
     const record = (row: ClaimedRow): KeyRecord => ({
       id: Number(row.key_id),
-      publicKey: new Uint8Array(row.public_key),
-      signature: new Uint8Array(row.signature),
+      publicKey: fromDbBytes(row.public_key),
+      signature: fromDbBytes(row.signature),
     });
     const x = rows.find((r) => r.kind === 'x25519');
     const pq = rows.find((r) => r.kind === 'mlkem768');
@@ -247,7 +238,8 @@ export class PrekeyRepository {
   }
 }
 
-function keyEvent(accountId: string, kind: string, record: KeyRecord, now: Date) {
+/** The columns a key history entry and a one-time prekey row share. */
+function keyRow(accountId: string, kind: string, record: KeyRecord, now: Date) {
   return {
     accountId,
     kind,
