@@ -322,7 +322,27 @@ describe('randomBytes', () => {
   });
 });
 
-describe('Ed25519 verification backends', () => {
+describe('Ed25519 backends', () => {
+  it('sign the same bytes as noble', async () => {
+    const { ed25519 } = await import('@noble/curves/ed25519.js');
+    for (let i = 0; i < 20; i++) {
+      const { secretKey } = ed25519Keygen();
+      const message = randomBytes(i * 7);
+      expect(toHex(ed25519Sign(message, secretKey))).toBe(toHex(ed25519.sign(message, secretKey)));
+    }
+  });
+
+  it('signs with the current contents of a secret-key array that was changed after use', () => {
+    const message = utf8('message');
+    const secretKey = ed25519Keygen().secretKey;
+    const first = ed25519Sign(message, secretKey);
+    const other = ed25519Keygen();
+    secretKey.set(other.secretKey);
+    const second = ed25519Sign(message, secretKey);
+    expect(toHex(second)).not.toBe(toHex(first));
+    expect(ed25519Verify(second, message, other.publicKey)).toBe(true);
+  });
+
   it('agree with noble (RFC 8032 strict) on valid, tampered and malleated signatures', async () => {
     const { ed25519 } = await import('@noble/curves/ed25519.js');
     const L = 2n ** 252n + 27742317777372353535851937790883648493n;

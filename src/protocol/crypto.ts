@@ -49,13 +49,44 @@ export function ed25519PublicKey(secretKey: Uint8Array): Uint8Array {
   return ed25519.getPublicKey(secretKey);
 }
 
+/** DER PKCS #8 prefix of an Ed25519 private key (RFC 8410); the 32 seed bytes follow. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+/** DER SubjectPublicKeyInfo prefix of an Ed25519 key (RFC 8410); the 32 key bytes follow. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * Deterministic RFC 8032 signature. Uses Node's built-in Ed25519 (OpenSSL, an order of
+ * magnitude faster here than pure JavaScript; every client request and node-to-node request
+ * is signed) and noble where node:crypto is not available. Ed25519 signing is deterministic,
+ * so both give the same bytes; crypto.spec.ts checks this against the RFC vectors and noble.
+ */
 export function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   requireLength(secretKey, ED25519_SECRET_KEY_LENGTH, 'Ed25519 secret key');
+  if (nodeCrypto) return new Uint8Array(nodeCrypto.sign(null, message, nodePrivateKey(nodeCrypto, secretKey)));
   return ed25519.sign(message, secretKey);
 }
 
-/** DER SubjectPublicKeyInfo prefix of an Ed25519 key (RFC 8410); the 32 key bytes follow. */
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+/**
+ * Parsed private keys, per secret-key array: building the KeyObject (which derives the public
+ * key) costs over ten times the signature, and signers sign many messages with one key. Held
+ * weakly, so an entry lives no longer than the caller's own array, and checked against a copy
+ * of the bytes, so an array whose contents have since changed is never signed for with its
+ * old key.
+ */
+const privateKeyObjects = new WeakMap<Uint8Array, { bytes: Buffer; key: import('node:crypto').KeyObject }>();
+
+function nodePrivateKey(crypto: typeof import('node:crypto'), secretKey: Uint8Array): import('node:crypto').KeyObject {
+  const cached = privateKeyObjects.get(secretKey);
+  if (cached && crypto.timingSafeEqual(cached.bytes, secretKey)) return cached.key;
+  const bytes = Buffer.from(secretKey);
+  const key = crypto.createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, bytes]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  privateKeyObjects.set(secretKey, { bytes, key });
+  return key;
+}
 
 /**
  * Strict verification (RFC 8032: canonical S and point encodings required): returns false for
@@ -73,18 +104,33 @@ export function ed25519Verify(signature: Uint8Array, message: Uint8Array, public
     return false;
   }
   try {
-    if (nodeCrypto) {
-      const key = nodeCrypto.createPublicKey({
-        key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]),
-        format: 'der',
-        type: 'spki',
-      });
-      return nodeCrypto.verify(null, message, key, signature);
-    }
+    if (nodeCrypto) return nodeCrypto.verify(null, message, nodePublicKey(nodeCrypto, publicKey), signature);
     return ed25519.verify(signature, message, publicKey, { zip215: false });
   } catch {
     return false;
   }
+}
+
+/**
+ * Parsed public keys by their bytes: building a KeyObject costs more than the verification
+ * itself, and a node verifies the same few keys (its users', its peers' node keys) again and
+ * again. Keyed by content, so a hit is always the same key; the oldest entry goes when full.
+ */
+const publicKeyObjects = new Map<string, import('node:crypto').KeyObject>();
+const PUBLIC_KEY_OBJECTS_MAX = 4096;
+
+function nodePublicKey(crypto: typeof import('node:crypto'), publicKey: Uint8Array): import('node:crypto').KeyObject {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.length).toString('base64');
+  let key = publicKeyObjects.get(id);
+  if (key === undefined) {
+    // Throws on an invalid point; the caller turns that into `false`.
+    key = crypto.createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    if (publicKeyObjects.size >= PUBLIC_KEY_OBJECTS_MAX) {
+      publicKeyObjects.delete(publicKeyObjects.keys().next().value!);
+    }
+    publicKeyObjects.set(id, key);
+  }
+  return key;
 }
 
 /** True when the bytes decode to a valid Ed25519 point (a usable public key). */
