@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/database/embedded-database.js';
+import { createPgPool } from '../src/database/pg-pool.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 let db: TestDatabase;
@@ -37,6 +38,22 @@ describe('embedded database', () => {
         pool.query('SELECT 3 AS n'),
       ]);
       expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('runs named statements from one connection after another (their names would collide in the one backend)', async () => {
+    const pool = createPgPool({ poolConfig: embedded.poolConfig, embedded: true, close: async () => {} });
+    const named = (n: number) => ({ name: 'kp_test_named', text: 'SELECT $1::int AS n', values: [n] });
+    try {
+      expect((await pool.query(named(1))).rows[0].n).toBe(1);
+      // A failed statement makes pg drop that connection; the next query comes from a new one.
+      await expect(pool.query('SELECT 1/0')).rejects.toThrow(/division by zero/);
+      const first = await pool.connect();
+      first.release(true);
+      expect((await pool.query(named(2))).rows[0].n).toBe(2);
+      expect((await pool.query(named(3))).rows[0].n).toBe(3);
     } finally {
       await pool.end();
     }

@@ -187,6 +187,24 @@ describe('signed client requests', () => {
     await expectErrorResponse(await getMe(remote), 401, 'unknown_key');
   });
 
+  it('admits an address as soon as it is registered, after its key id was refused as unknown', async () => {
+    const { ks, request } = registration('late@a.example');
+    const signedByLate = () =>
+      signed('GET', '/api/v1/accounts/me', undefined, { keyId: ks.address, secretKey: ks.identitySecretKey });
+    await expectErrorResponse(await getMe(signedByLate()), 401, 'unknown_key');
+    expect((await postJson('/api/v1/accounts', request)).status).toBe(201);
+    const res = await getMe(signedByLate());
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { address: string }).address).toBe('late@a.example');
+    // Now cached: still the same account, and still refusing another key for it.
+    expect((await getMe(signedByLate())).status).toBe(200);
+    const impostor = signed('GET', '/api/v1/accounts/me', undefined, {
+      keyId: ks.address,
+      secretKey: ed25519Keygen().secretKey,
+    });
+    await expectErrorResponse(await getMe(impostor), 401, 'request_signature_invalid');
+  });
+
   it('refuses a tampered body', async () => {
     const path = '/api/v1/accounts/me/prekeys';
     const original = JSON.stringify({ oneTimePrekeys: [] });

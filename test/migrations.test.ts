@@ -52,6 +52,19 @@ describe('migrate', () => {
     expect(await appliedNames()).toEqual(folders);
   });
 
+  it('keeps rate-limit counters, and only them, in an unlogged table', async () => {
+    const client = new pg.Client(poolConfig);
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ relname: string }>(
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relpersistence = 'u' ORDER BY relname",
+      );
+      expect(rows.map((r) => r.relname)).toEqual(['rate_limit']);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('is a no-op on an up-to-date database', async () => {
     const result = await migrate(poolConfig);
     expect(result.applied).toEqual([]);

@@ -15,6 +15,7 @@ export class NonceRepository {
   async remember(scope: string, nonce: string, expiresAt: Date): Promise<boolean> {
     // On every signed request: straight to the pool (docs/performance.md).
     const { rowCount } = await this.pool.query({
+      name: 'kp_nonce_insert',
       text: `INSERT INTO request_nonce (scope, nonce, expires_at) VALUES ($1, $2, $3)
              ON CONFLICT (scope, nonce) DO NOTHING RETURNING nonce`,
       values: [scope, nonce, expiresAt],

@@ -31,13 +31,14 @@ export class DiscoveryCacheRepository {
 
   /** Read on every remote resolve and federation request: straight to the pool (docs/performance.md). */
   async find(domain: string): Promise<CachedDiscovery | undefined> {
-    const { rows } = await this.pool.query<CachedDiscovery>(
-      `SELECT domain, status, node_url AS "nodeUrl", method, document, fetched_at AS "fetchedAt",
+    const { rows } = await this.pool.query<CachedDiscovery>({
+      name: 'kp_discovery_cache_read',
+      text: `SELECT domain, status, node_url AS "nodeUrl", method, document, fetched_at AS "fetchedAt",
               expires_at AS "expiresAt", stale_until AS "staleUntil", last_error AS "lastError",
               keys_refetched_at AS "keysRefetchedAt"
          FROM discovery_cache WHERE domain = $1`,
-      [domain],
-    );
+      values: [domain],
+    });
     return rows[0];
   }
 

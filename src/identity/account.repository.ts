@@ -37,6 +37,7 @@ export class AccountRepository {
   /** The signer's key, read on every signed client request: straight to the pool (docs/performance.md). */
   async findKeyByAddress(address: string): Promise<AccountKey | null> {
     const { rows } = await this.pool.query<{ id: string; address: string; identity_key: Buffer }>({
+      name: 'kp_signer_key',
       text: 'SELECT id, address, identity_key FROM account WHERE address = $1',
       values: [address],
     });

@@ -139,7 +139,7 @@ export class KeysService {
    * @throws KeyPearsError `invalid_address`, `rate_limited` or `not_found`.
    */
   async claimBundle(address: string, requester: ClaimRequester): Promise<PrekeyBundle> {
-    const target = parseAddress(address).canonical;
+    const { canonical: target, domain } = parseAddress(address);
     await this.rateLimits.consumeAll([
       {
         bucket: `claim:source:${requester.source}`,
@@ -154,8 +154,10 @@ export class KeysService {
         what: `bundle claims for ${target}`,
       },
     ]);
-    const account = await this.findComplete(target);
-    const claimed = await this.prekeys.claimOneTimePrekeys(account.id);
+    if (!this.config.domains.includes(domain)) throw notFound();
+    const found = await this.prekeys.claimBundle(target);
+    if (!found || !isComplete(found.account)) throw notFound();
+    const { account, claimed } = found;
     const encode = (r: KeyRecord | undefined) => (r ? encodeKeyRecord(r) : undefined);
     const bundle: PrekeyBundle = { ...publicIdentity(account), usedLastResort: claimed.pqOneTimePrekey === undefined };
     const oneTimePrekey = encode(claimed.oneTimePrekey);

@@ -8,29 +8,39 @@ import type { Account } from '../generated/prisma/client.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import type { DecodedPrekeyUpload, KeyRecord } from '../protocol/wire.js';
 
-/** Values of `one_time_prekey.kind`. */
-const ACCOUNT_BY_ADDRESS = `SELECT id, address, domain, identity_key, identity_dh_key_id, identity_dh_key,
+const ACCOUNT_COLUMNS = `id, address, domain, identity_key, identity_dh_key_id, identity_dh_key,
   identity_dh_signature, signed_prekey_id, signed_prekey, signed_prekey_signature, signed_prekey_at,
-  pq_last_resort_id, pq_last_resort, pq_last_resort_signature, created_at
-  FROM account WHERE address = $1`;
+  pq_last_resort_id, pq_last_resort, pq_last_resort_signature, created_at`;
 
-/** Both kinds in one statement; on the claim path, so straight to the pool (docs/performance.md). */
-const CLAIM_ONE_TIME_PREKEYS = `WITH x AS (
+const ACCOUNT_BY_ADDRESS = `SELECT ${ACCOUNT_COLUMNS} FROM account WHERE address = $1`;
+
+/**
+ * The whole claim in one statement and one round trip: the account by address (only once it
+ * has published a signed prekey and a last-resort key, so nothing is consumed for an account
+ * that cannot be looked up), and one one-time prekey of each kind deleted and returned.
+ */
+const CLAIM_BUNDLE = `WITH target AS (
+    SELECT ${ACCOUNT_COLUMNS} FROM account
+     WHERE address = $1
+       AND signed_prekey_id IS NOT NULL AND signed_prekey IS NOT NULL AND signed_prekey_signature IS NOT NULL
+       AND pq_last_resort_id IS NOT NULL AND pq_last_resort IS NOT NULL AND pq_last_resort_signature IS NOT NULL
+  ), x AS (
     DELETE FROM one_time_prekey WHERE id = (
       SELECT id FROM one_time_prekey
-       WHERE account_id = $1::uuid AND kind = 'x25519'
+       WHERE account_id = (SELECT id FROM target) AND kind = 'x25519'
        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING kind, key_id, public_key, signature
+    RETURNING key_id, public_key, signature
   ), pq AS (
     DELETE FROM one_time_prekey WHERE id = (
       SELECT id FROM one_time_prekey
-       WHERE account_id = $1::uuid AND kind = 'mlkem768'
+       WHERE account_id = (SELECT id FROM target) AND kind = 'mlkem768'
        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING kind, key_id, public_key, signature
+    RETURNING key_id, public_key, signature
   )
-  SELECT kind, key_id, public_key, signature FROM x
-  UNION ALL
-  SELECT kind, key_id, public_key, signature FROM pq`;
+  SELECT target.*,
+         x.key_id AS x_key_id, x.public_key AS x_public_key, x.signature AS x_signature,
+         pq.key_id AS pq_key_id, pq.public_key AS pq_public_key, pq.signature AS pq_signature
+    FROM target LEFT JOIN x ON true LEFT JOIN pq ON true`;
 
 interface AccountRow {
   id: string;
@@ -84,11 +94,13 @@ export interface ClaimedPrekeys {
   pqOneTimePrekey?: KeyRecord;
 }
 
-interface ClaimedRow {
-  kind: OneTimePrekeyKind;
-  key_id: number;
-  public_key: Buffer;
-  signature: Buffer;
+interface ClaimRow extends AccountRow {
+  x_key_id: number | null;
+  x_public_key: Buffer | null;
+  x_signature: Buffer | null;
+  pq_key_id: number | null;
+  pq_public_key: Buffer | null;
+  pq_signature: Buffer | null;
 }
 
 interface LockedAccountRow {
@@ -115,6 +127,7 @@ export class PrekeyRepository {
    */
   async findAccountByAddress(address: string): Promise<Account | null> {
     const { rows } = await this.pool.query<AccountRow>({
+      name: 'kp_account_by_address',
       text: ACCOUNT_BY_ADDRESS,
       values: [address],
     });
@@ -215,25 +228,29 @@ export class PrekeyRepository {
   }
 
   /**
-   * Removes and returns at most one one-time prekey of each kind, in one statement. Rows locked
-   * by concurrent claims (on any replica) are skipped rather than waited for, so no key is ever
-   * handed out twice and claims do not queue behind each other.
+   * The account at `address` with at most one one-time prekey of each kind, removed, in one
+   * statement; null when there is no such account or it has not published its signed prekey
+   * and last-resort key (then nothing is removed). Rows locked by concurrent claims (on any
+   * replica) are skipped rather than waited for, so no key is ever handed out twice and claims
+   * do not queue behind each other.
    */
-  async claimOneTimePrekeys(accountId: string): Promise<ClaimedPrekeys> {
-    const { rows } = await this.pool.query<ClaimedRow>({
-      text: CLAIM_ONE_TIME_PREKEYS,
-      values: [accountId],
+  async claimBundle(address: string): Promise<{ account: Account; claimed: ClaimedPrekeys } | null> {
+    const { rows } = await this.pool.query<ClaimRow>({
+      name: 'kp_claim_bundle',
+      text: CLAIM_BUNDLE,
+      values: [address],
     });
-    const record = (row: ClaimedRow): KeyRecord => ({
-      id: Number(row.key_id),
-      publicKey: fromDbBytes(row.public_key),
-      signature: fromDbBytes(row.signature),
-    });
-    const x = rows.find((r) => r.kind === 'x25519');
-    const pq = rows.find((r) => r.kind === 'mlkem768');
+    if (!rows.length) return null;
+    const row = rows[0];
+    const record = (id: number | null, publicKey: Buffer | null, signature: Buffer | null): KeyRecord | undefined =>
+      id === null || publicKey === null || signature === null
+        ? undefined
+        : { id: Number(id), publicKey: fromDbBytes(publicKey), signature: fromDbBytes(signature) };
+    const oneTimePrekey = record(row.x_key_id, row.x_public_key, row.x_signature);
+    const pqOneTimePrekey = record(row.pq_key_id, row.pq_public_key, row.pq_signature);
     return {
-      ...(x ? { oneTimePrekey: record(x) } : {}),
-      ...(pq ? { pqOneTimePrekey: record(pq) } : {}),
+      account: accountFromRow(row),
+      claimed: { ...(oneTimePrekey ? { oneTimePrekey } : {}), ...(pqOneTimePrekey ? { pqOneTimePrekey } : {}) },
     };
   }
 }

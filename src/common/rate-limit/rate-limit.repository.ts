@@ -30,6 +30,7 @@ export class RateLimitRepository {
     );
     // On every limited request: straight to the pool (docs/performance.md).
     const { rows } = await this.pool.query<{ bucket: string; count: number }>({
+      name: 'kp_rate_limit_increment',
       text: `INSERT INTO rate_limit (bucket, window_start, count)
              SELECT bucket, window_start, 1
                FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS hit (bucket, window_start, n)
