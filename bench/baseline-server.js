@@ -5,8 +5,8 @@
  *
  * - `GET /lookup/<address>`: the account row by its unique address (the query the node runs
  *   for `GET /api/v1/identities/<address>`), as the same JSON document the node returns;
- * - `POST /claim/<address>`: the node's one-statement atomic consume of one one-time prekey of
- *   each kind, with the account resolved inside the same statement;
+ * - `POST /claim/<address>`: the node's one-statement claim (the account resolved and one
+ *   one-time prekey of each kind consumed atomically), answered with the same bundle document;
  * - `GET /health`.
  *
  * Configured by DATABASE_URL, PORT and BASELINE_DOMAIN. Listens on 127.0.0.1 only.
@@ -24,22 +24,31 @@ const LOOKUP_SQL = `SELECT id, address, domain, identity_key, identity_dh_key_id
   pq_last_resort_id, pq_last_resort, pq_last_resort_signature, created_at
   FROM account WHERE address = $1 LIMIT 1`;
 
-const CLAIM_SQL = `WITH a AS (SELECT id FROM account WHERE address = $1), x AS (
+/** The node's claim statement (src/keys/prekey.repository.ts), character for character. */
+const CLAIM_SQL = `WITH target AS (
+    SELECT id, address, domain, identity_key, identity_dh_key_id, identity_dh_key,
+  identity_dh_signature, signed_prekey_id, signed_prekey, signed_prekey_signature, signed_prekey_at,
+  pq_last_resort_id, pq_last_resort, pq_last_resort_signature, created_at FROM account
+     WHERE address = $1
+       AND signed_prekey_id IS NOT NULL AND signed_prekey IS NOT NULL AND signed_prekey_signature IS NOT NULL
+       AND pq_last_resort_id IS NOT NULL AND pq_last_resort IS NOT NULL AND pq_last_resort_signature IS NOT NULL
+  ), x AS (
     DELETE FROM one_time_prekey WHERE id = (
       SELECT id FROM one_time_prekey
-       WHERE account_id = (SELECT id FROM a) AND kind = 'x25519'
+       WHERE account_id = (SELECT id FROM target) AND kind = 'x25519'
        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING kind, key_id, public_key, signature
+    RETURNING key_id, public_key, signature
   ), pq AS (
     DELETE FROM one_time_prekey WHERE id = (
       SELECT id FROM one_time_prekey
-       WHERE account_id = (SELECT id FROM a) AND kind = 'mlkem768'
+       WHERE account_id = (SELECT id FROM target) AND kind = 'mlkem768'
        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING kind, key_id, public_key, signature
+    RETURNING key_id, public_key, signature
   )
-  SELECT kind, key_id, public_key, signature FROM x
-  UNION ALL
-  SELECT kind, key_id, public_key, signature FROM pq`;
+  SELECT target.*,
+         x.key_id AS x_key_id, x.public_key AS x_public_key, x.signature AS x_signature,
+         pq.key_id AS pq_key_id, pq.public_key AS pq_public_key, pq.signature AS pq_signature
+    FROM target LEFT JOIN x ON true LEFT JOIN pq ON true`;
 
 const b64u = (bytes) => Buffer.from(bytes).toString('base64url');
 const record = (id, publicKey, signature) => ({ id, publicKey: b64u(publicKey), signature: b64u(signature) });
@@ -63,30 +72,32 @@ function send(res, status, body) {
   res.end(json);
 }
 
+/** The public identity document of an account row, as the node answers it. */
+const identity = (a) => ({
+  address: a.address,
+  identityKey: b64u(a.identity_key),
+  identityDhKey: record(a.identity_dh_key_id, a.identity_dh_key, a.identity_dh_signature),
+  signedPrekey: record(a.signed_prekey_id, a.signed_prekey, a.signed_prekey_signature),
+  pqLastResort: record(a.pq_last_resort_id, a.pq_last_resort, a.pq_last_resort_signature),
+  fingerprint: fingerprint(a.identity_key),
+});
+
+const NOT_FOUND = [404, { error: { code: 'not_found' } }];
+
 async function lookup(address) {
   const { rows } = await pool.query(LOOKUP_SQL, [address]);
   const a = rows[0];
-  if (!a || a.signed_prekey === null || a.pq_last_resort === null) return [404, { error: { code: 'not_found' } }];
-  return [
-    200,
-    {
-      address: a.address,
-      identityKey: b64u(a.identity_key),
-      identityDhKey: record(a.identity_dh_key_id, a.identity_dh_key, a.identity_dh_signature),
-      signedPrekey: record(a.signed_prekey_id, a.signed_prekey, a.signed_prekey_signature),
-      pqLastResort: record(a.pq_last_resort_id, a.pq_last_resort, a.pq_last_resort_signature),
-      fingerprint: fingerprint(a.identity_key),
-    },
-  ];
+  if (!a || a.signed_prekey === null || a.pq_last_resort === null) return NOT_FOUND;
+  return [200, identity(a)];
 }
 
 async function claim(address) {
   const { rows } = await pool.query(CLAIM_SQL, [address]);
-  const x = rows.find((r) => r.kind === 'x25519');
-  const pq = rows.find((r) => r.kind === 'mlkem768');
-  const body = { address, usedLastResort: pq === undefined };
-  if (x) body.oneTimePrekey = record(x.key_id, x.public_key, x.signature);
-  if (pq) body.pqOneTimePrekey = record(pq.key_id, pq.public_key, pq.signature);
+  const a = rows[0];
+  if (!a) return NOT_FOUND;
+  const body = { ...identity(a), usedLastResort: a.pq_key_id === null };
+  if (a.x_key_id !== null) body.oneTimePrekey = record(a.x_key_id, a.x_public_key, a.x_signature);
+  if (a.pq_key_id !== null) body.pqOneTimePrekey = record(a.pq_key_id, a.pq_public_key, a.pq_signature);
   return [200, body];
 }
 

@@ -2,8 +2,9 @@
  * HTTP load with autocannon: a warm-up, then a measured run of fixed duration, with the
  * target's resident memory sampled throughout. Figures are printed, never asserted on.
  */
+import { cpus } from 'node:os';
 import autocannon from 'autocannon';
-import { readCpuMs, sampleMemory } from './processes.js';
+import { readCpuMs, readCpuMsByName, readMachineBusyMs, sampleMemory } from './processes.js';
 import { settings } from './settings.js';
 
 function run(options) {
@@ -29,9 +30,17 @@ export async function measure(
   if (settings.warmup > 0) await run({ ...options, duration: settings.warmup });
   const memory = sampleMemory(target.pid);
   const cpuBefore = readCpuMs(target.pid);
+  const databaseCpuBefore = readCpuMsByName('postgres');
+  const loadCpuBefore = process.cpuUsage();
+  const machineBefore = readMachineBusyMs();
   const result = await run({ ...options, duration });
+  const machineMs = readMachineBusyMs() - machineBefore;
   const cpuMs = readCpuMs(target.pid) - cpuBefore;
+  const databaseCpuAfter = readCpuMsByName('postgres');
+  const loadCpu = process.cpuUsage(loadCpuBefore);
   const peakRss = memory.stop();
+  const perRequestUs = (ms) =>
+    result.requests.total > 0 && ms !== undefined ? (ms * 1000) / result.requests.total : undefined;
   return {
     requestsPerSecond: result.requests.total / duration,
     requests: result.requests.total,
@@ -42,6 +51,17 @@ export async function measure(
     timeouts: result.timeouts,
     peakRss,
     /** CPU time of the target process per request, in microseconds: steadier than req/s on a shared machine. */
-    cpuPerRequestUs: result.requests.total > 0 ? (cpuMs * 1000) / result.requests.total : undefined,
+    cpuPerRequestUs: perRequestUs(cpuMs),
+    /** CPU time of the PostgreSQL server's processes on this machine per request (undefined when it runs elsewhere). */
+    databaseCpuPerRequestUs:
+      databaseCpuBefore === undefined || databaseCpuAfter === undefined
+        ? undefined
+        : perRequestUs(databaseCpuAfter - databaseCpuBefore),
+    /** CPU time of this process (the load generator, and for signed requests the signing) per request. */
+    loadCpuPerRequestUs: perRequestUs((loadCpu.user + loadCpu.system) / 1000),
+    /** Busy CPU time of the whole machine per request (all processes, the kernel included). */
+    machineCpuPerRequestUs: perRequestUs(machineMs),
+    /** Share of the machine's CPU capacity that was busy during the run. */
+    machineBusyShare: machineMs / (duration * 1000 * cpus().length),
   };
 }

@@ -25,6 +25,19 @@ export function row({ scenario, ours, baseline, baselineLabel, ratio, target, me
   return { scenario, ours, baseline, baselineLabel, ratio: computed, target, met, p50, p99, peakRss, notes };
 }
 
+/**
+ * "CPU per request: node 180 + database 95 + load 60 µs (machine 420 µs, 97% busy); baseline
+ * ...": the process under test, the PostgreSQL server's processes (when on this machine), the
+ * load generator, and the whole machine's busy time (which also counts the kernel's work).
+ */
+export function cpuNote(ours, base, { oursLabel = 'node', baseLabel = 'baseline' } = {}) {
+  const us = (v) => (v === undefined ? 'n/a' : v.toFixed(0));
+  const split = (m) =>
+    `${us(m.cpuPerRequestUs)} + database ${us(m.databaseCpuPerRequestUs)} + load ${us(m.loadCpuPerRequestUs)} µs` +
+    ` (machine ${us(m.machineCpuPerRequestUs)} µs, ${(m.machineBusyShare * 100).toFixed(0)}% busy)`;
+  return `CPU per request: ${oursLabel} ${split(ours)}; ${baseLabel} ${split(base)}`;
+}
+
 export const unavailable = (scenario, reason) => ({ scenario, unavailable: reason });
 
 function machine() {

@@ -7,7 +7,7 @@
  */
 import { createDatabase, dropDatabase, insertSigners, seedUsers, userAddress, withClient } from '../lib/database.js';
 import { measure } from '../lib/load.js';
-import { rate, row } from '../lib/report.js';
+import { cpuNote, rate, row } from '../lib/report.js';
 import { startBaseline, startNode } from '../lib/processes.js';
 import { ed25519Keygen } from '../../dist/protocol/crypto.js';
 import { signRequest } from '../../dist/protocol/http-signature.js';
@@ -126,7 +126,7 @@ export async function run() {
             `${ourUnanswered} keys consumed by the ${o.cutOff} requests cut off when the load stopped`,
           `baseline ${b.handedOut} keys, ${b.duplicates} twice, ${baseUnanswered} consumed by ${b.cutOff} cut-off requests`,
           `baseline p50/p99 ${base.latencyP50}/${base.latencyP99} ms`,
-          `CPU per request: node ${ours.cpuPerRequestUs.toFixed(0)} µs, baseline ${base.cpuPerRequestUs.toFixed(0)} µs`,
+          cpuNote(ours, base),
           ours.non2xx && `node: ${ours.non2xx} non-2xx answers`,
         ]
           .filter(Boolean)

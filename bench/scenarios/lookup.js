@@ -5,7 +5,7 @@
  */
 import { createDatabase, dropDatabase, seedUsers, userAddress } from '../lib/database.js';
 import { measure } from '../lib/load.js';
-import { megabytes, MB, rate, row } from '../lib/report.js';
+import { cpuNote, megabytes, MB, rate, row } from '../lib/report.js';
 import { readMemory, sleep, startBaseline, startNode } from '../lib/processes.js';
 import { settings } from '../lib/settings.js';
 
@@ -62,7 +62,7 @@ export async function run() {
         notes: [
           `seeded in ${(seedMs / 1000).toFixed(1)} s`,
           `baseline p50/p99 ${base.latencyP50}/${base.latencyP99} ms`,
-          `CPU per request: node ${ours.cpuPerRequestUs.toFixed(0)} µs, baseline ${base.cpuPerRequestUs.toFixed(0)} µs`,
+          cpuNote(ours, base),
           same ? 'node and baseline return identical documents' : 'node and baseline documents DIFFER',
           errors(ours) && `node: ${errors(ours)}`,
           errors(base) && `baseline: ${errors(base)}`,

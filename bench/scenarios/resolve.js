@@ -7,7 +7,7 @@
 import { seedUsers, userAddress, VERIFIABLE_USERS } from '../lib/database.js';
 import { startFederation } from '../lib/federation.js';
 import { measure } from '../lib/load.js';
-import { rate, row } from '../lib/report.js';
+import { cpuNote, rate, row } from '../lib/report.js';
 import { settings } from '../lib/settings.js';
 
 export async function run() {
@@ -42,7 +42,7 @@ export async function run() {
       peakRss: resolve.peakRss,
       notes: [
         `lookup on node B p50/p99 ${lookup.latencyP50}/${lookup.latencyP99} ms`,
-        `CPU per request: node A ${resolve.cpuPerRequestUs.toFixed(0)} µs, node B lookup ${lookup.cpuPerRequestUs.toFixed(0)} µs`,
+        cpuNote(resolve, lookup, { oursLabel: 'node A', baseLabel: 'node B lookup' }),
         resolve.non2xx && `${resolve.non2xx} non-2xx answers`,
       ]
         .filter(Boolean)
