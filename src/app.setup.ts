@@ -67,15 +67,18 @@ export function createAdapter(logger: Logger): FastifyAdapter {
 export async function setupApp(app: NestFastifyApplication): Promise<void> {
   app.useGlobalFilters(new AllExceptionsFilter());
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('KeyPears node')
-      .setDescription('Federated key directory and hybrid X25519 + ML-KEM-768 key exchange. See docs/protocol.md.')
-      .setVersion(NODE_VERSION)
-      .build(),
-  );
-  SwaggerModule.setup('api/docs', app, document, {
+  // The OpenAPI document is built on the first request for it (and then kept), not at
+  // start-up: most nodes never serve it, and building it costs memory the node would hold.
+  const documentFactory = () =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('KeyPears node')
+        .setDescription('Federated key directory and hybrid X25519 + ML-KEM-768 key exchange. See docs/protocol.md.')
+        .setVersion(NODE_VERSION)
+        .build(),
+    );
+  SwaggerModule.setup('api/docs', app, documentFactory, {
     jsonDocumentUrl: 'api/docs-json',
     yamlDocumentUrl: 'api/docs-yaml',
   });

@@ -1,7 +1,6 @@
 /** Chooses the database for a config: the PostgreSQL at DATABASE_URL or the embedded one. */
 import type { PoolConfig } from 'pg';
 import type { AppConfig } from '../config/config.js';
-import { startEmbeddedDatabase } from './embedded-database.js';
 
 export interface DatabaseConnection {
   poolConfig: PoolConfig;
@@ -22,6 +21,8 @@ export async function openDatabase(config: AppConfig): Promise<DatabaseConnectio
       close: async () => {},
     };
   }
+  // Loaded only here: PGlite and its socket server are not needed with a PostgreSQL server.
+  const { startEmbeddedDatabase } = await import('./embedded-database.js');
   const embedded = await startEmbeddedDatabase(config.dataDir);
   return { poolConfig: embedded.poolConfig, embedded: true, close: () => embedded.stop() };
 }

@@ -5,10 +5,14 @@
  */
 import dns from 'node:dns';
 import net from 'node:net';
-import dns2 from 'dns2';
+import type dns2 from 'dns2';
 import { KeyPearsError } from '../protocol/errors.js';
 
-const { Packet } = dns2;
+type Packet = InstanceType<typeof dns2.Packet>;
+
+/** dns2 is loaded on the first lookup: a node that never resolves a remote domain never needs it. */
+let dns2Module: Promise<typeof dns2> | undefined;
+const loadDns2 = (): Promise<typeof dns2> => (dns2Module ??= import('dns2').then((m) => m.default));
 
 export const DEFAULT_DNS_TIMEOUT_MS = 2500;
 
@@ -54,11 +58,12 @@ export async function lookupTxt(
   if (configured.length === 0) throw new KeyPearsError('discovery_unavailable', 'no DNS nameserver is configured');
   const servers = configured.map(parseNameserver);
   const timeout = opts.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS;
-  let response: InstanceType<typeof Packet>;
+  const { UDPClient, Packet } = await loadDns2();
+  let response: Packet;
   try {
     response = await Promise.any(
       servers.map(({ host, port }) =>
-        dns2.UDPClient({
+        UDPClient({
           dns: host,
           port,
           socketType: net.isIPv6(host) ? 'udp6' : 'udp4',

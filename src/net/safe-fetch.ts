@@ -10,9 +10,12 @@
  */
 import dns from 'node:dns';
 import net from 'node:net';
-import { Agent, errors as undiciErrors, request } from 'undici';
 import { KeyPearsError } from '../protocol/errors.js';
 import { checkDestinationAddress } from './ip-classifier.js';
+
+/** undici is loaded on the first outbound request: a node that never makes one never needs it. */
+let undiciModule: Promise<typeof import('undici')> | undefined;
+const loadUndici = (): Promise<typeof import('undici')> => (undiciModule ??= import('undici'));
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 /** Responses to discovery requests are small; 64 KiB is far above any valid document. */
@@ -203,7 +206,8 @@ function mapError(error: unknown, url: URL, timeoutMs: number, timedOut: boolean
   if (timedOut) return new KeyPearsError('fetch_timeout', `${url.origin} did not answer within ${timeoutMs} ms`);
   const code = String((error as { code?: unknown })?.code ?? '');
   const cause = String(((error as { cause?: { code?: unknown } })?.cause?.code as string | undefined) ?? '');
-  if (error instanceof undiciErrors.ResponseExceededMaxSizeError) {
+  // undici's ResponseExceededMaxSizeError, by its documented code.
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
     return new KeyPearsError('response_too_large', `${url.origin} sent a response larger than allowed`);
   }
   if (code === 'ECONNREFUSED' || cause === 'ECONNREFUSED') {
@@ -240,6 +244,7 @@ async function fetchOnce(
   address: string,
   opts: SafeFetchOptions & { signal: AbortSignal; maxBytes: number; timeoutMs: number },
 ): Promise<{ status: number; headers: Record<string, string>; body: Uint8Array }> {
+  const { Agent, request } = await loadUndici();
   const agent = new Agent({
     connect: { lookup: pinnedLookup(address), timeout: opts.timeoutMs } as Record<string, unknown>,
     headersTimeout: opts.timeoutMs,
