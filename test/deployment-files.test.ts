@@ -58,7 +58,11 @@ describe('Dockerfile', () => {
   it('starts the built node as an unprivileged user with a healthcheck', () => {
     expect(dockerfile).toMatch(/^FROM node:20/m);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/main.js"\]$/m);
+    // The same V8 settings as \`npm start\` (docs/performance.md).
+    expect(dockerfile).toMatch(/^CMD \["node", "--max-semi-space-size=4", "dist\/main.js"\]$/m);
+    expect(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start).toBe(
+      'node --max-semi-space-size=4 dist/main.js',
+    );
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
     // Migrations are applied by the node at start-up, so they must be in the image.
     expect(dockerfile).toMatch(/COPY --from=build \/app\/prisma \.\/prisma/);

@@ -121,14 +121,19 @@ function stopProcess(child) {
   });
 }
 
+/** The `node` flags of `npm start` (the Dockerfile's are the same), so nodes run as operators run them. */
+const START_FLAGS = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+  .scripts.start.split(/\s+/)
+  .filter((word) => word.startsWith('--'));
+
 /**
- * Starts a built node on loopback. `env` is added to the defaults (development mode, the
+ * Starts a built node on loopback, with the flags of `npm start`. `env` is added to the defaults (development mode, the
  * benchmark's log level, the given database).
  */
 export async function startNode({ name, databaseUrl, domains, env = {}, port }) {
   const listenPort = port ?? (await freePort());
   const url = `http://127.0.0.1:${listenPort}`;
-  const { child, logFile } = spawnLogged(name, [...settings.nodeFlags, 'dist/main.js'], {
+  const { child, logFile } = spawnLogged(name, [...START_FLAGS, ...settings.nodeFlags, 'dist/main.js'], {
     DATABASE_URL: databaseUrl,
     HOST: '127.0.0.1',
     PORT: String(listenPort),
