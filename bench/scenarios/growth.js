@@ -1,7 +1,8 @@
 /**
  * Scenario 5 (growth): scenario 1's lookup on the node with 1,000 and with 1,000,000
  * registered users, each bulk-seeded with one INSERT ... SELECT generate_series into a fresh
- * database. Prints the lookup query's plan on the large database (EXPLAIN ANALYZE).
+ * database; both nodes run side by side and are measured in alternating rounds. Prints the
+ * lookup query's plan on the large database (EXPLAIN ANALYZE).
  */
 import { createDatabase, dropDatabase, seedUsers, userAddress, withClient } from '../lib/database.js';
 import { measure } from '../lib/load.js';
@@ -12,31 +13,61 @@ import { DOMAIN, lookupRequest, nodeLookupPath } from './lookup.js';
 
 const SMALL = 1_000;
 
-async function lookupWith(users) {
+/** A seeded database, its lookup plan, and a node on it. */
+async function prepare(users) {
   const database = await createDatabase(`growth_${users}`);
-  try {
-    const seedMs = await seedUsers(database.url, { users, domain: DOMAIN });
-    const plan = await withClient(database.url, async (c) => {
-      const { rows } = await c.query(
-        'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM account WHERE address = $1 LIMIT 1',
-        [userAddress(users - 1, DOMAIN)],
-      );
-      return rows.map((r) => r['QUERY PLAN']).join(' / ');
-    });
-    const node = await startNode({ name: `growth-${users}-node`, databaseUrl: database.url, domains: [DOMAIN] });
-    try {
-      return { ...(await measure(node, lookupRequest(users, nodeLookupPath))), seedMs, plan };
-    } finally {
-      await node.stop();
-    }
-  } finally {
-    await dropDatabase(database);
-  }
+  const seedMs = await seedUsers(database.url, { users, domain: DOMAIN });
+  const plan = await withClient(database.url, async (c) => {
+    const { rows } = await c.query(
+      'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM account WHERE address = $1 LIMIT 1',
+      [userAddress(users - 1, DOMAIN)],
+    );
+    return rows.map((r) => r['QUERY PLAN']).join(' / ');
+  });
+  const node = await startNode({ name: `growth-${users}-node`, databaseUrl: database.url, domains: [DOMAIN] });
+  return { users, database, seedMs, plan, node };
 }
 
+/** Rounds of one target merged: requests/s over all rounds, the last round's latencies, the highest peak. */
+function merge(rounds) {
+  const requests = rounds.reduce((n, r) => n + r.requests, 0);
+  const last = rounds[rounds.length - 1];
+  return {
+    ...last,
+    requests,
+    requestsPerSecond: requests / (ROUND_SECONDS * rounds.length),
+    cpuPerRequestUs: rounds.reduce((t, r) => t + r.cpuPerRequestUs * r.requests, 0) / requests,
+    peakRss: Math.max(...rounds.map((r) => r.peakRss)),
+  };
+}
+
+/** Two rounds each, alternating, so that a slow spell of a shared machine falls on both sides. */
+const ROUNDS = 2;
+const ROUND_SECONDS = Math.max(1, Math.round(settings.duration / ROUNDS));
+
 export async function run() {
-  const small = await lookupWith(SMALL);
-  const large = await lookupWith(settings.growthUsers);
+  const setups = [];
+  let small;
+  let large;
+  try {
+    setups.push(await prepare(SMALL));
+    setups.push(await prepare(settings.growthUsers));
+    const [s, l] = setups;
+    const rounds = { small: [], large: [] };
+    for (let i = 0; i < ROUNDS; i++) {
+      rounds.small.push(await measure(s.node, lookupRequest(SMALL, nodeLookupPath), { duration: ROUND_SECONDS }));
+      rounds.large.push(
+        await measure(l.node, lookupRequest(settings.growthUsers, nodeLookupPath), { duration: ROUND_SECONDS }),
+      );
+    }
+    small = { ...merge(rounds.small), seedMs: s.seedMs, plan: s.plan };
+    large = { ...merge(rounds.large), seedMs: l.seedMs, plan: l.plan };
+  } finally {
+    for (const setup of setups) {
+      await setup.node.stop();
+      await dropDatabase(setup.database);
+    }
+  }
   const result = row({
     scenario: `5. lookup, ${settings.growthUsers} vs ${SMALL} users`,
     ours: rate(large.requestsPerSecond),
