@@ -59,9 +59,11 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^FROM node:20/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     // The same V8 settings as \`npm start\` (docs/performance.md).
-    expect(dockerfile).toMatch(/^CMD \["node", "--max-semi-space-size=4", "dist\/main.js"\]$/m);
+    expect(dockerfile).toMatch(
+      /^CMD \["node", "--max-semi-space-size=4", "--no-wasm-tier-up", "--no-wasm-dynamic-tiering", "dist\/main.js"\]$/m,
+    );
     expect(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start).toBe(
-      'node --max-semi-space-size=4 dist/main.js',
+      'node --max-semi-space-size=4 --no-wasm-tier-up --no-wasm-dynamic-tiering dist/main.js',
     );
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
     // Migrations are applied by the node at start-up, so they must be in the image.
