@@ -3,6 +3,9 @@
  * history), the public lookup, the claim of bundles and its rate limits.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type pg from 'pg';
+import { DATABASE_CONNECTION, type DatabaseConnection } from '../src/database/database-connection.js';
+import { PG_ADMISSION_POOL, PG_POOL } from '../src/database/pg-pool.js';
 import { PrismaService } from '../src/database/prisma.service.js';
 import { ed25519Keygen, mlkem768Keygen, x25519Keygen } from '../src/protocol/crypto.js';
 import { toB64u, utf8 } from '../src/protocol/encoding.js';
@@ -11,6 +14,7 @@ import { signPrekey, type PrekeyKind } from '../src/protocol/keys.js';
 import { decodeBundle, decodePublicIdentity, type PublicKeyRecord } from '../src/protocol/wire.js';
 import { KeysService } from '../src/keys/keys.service.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
+import { expectErrorResponse } from './support/expect-error.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 import { clientFor, nowSeconds, registerUser, topUp, type TestUser } from './support/test-users.js';
 
@@ -369,5 +373,73 @@ describe('claim rate limits', () => {
     await w.client.claim('v@a.example');
     // Five claims counted from 127.0.0.1 (the refused one included): the source is spent.
     await expect(v.client.claim('u@a.example')).rejects.toMatchObject({ code: 'rate_limited' });
+  });
+});
+
+describe('claim limits counted with the nonce', () => {
+  let node: TestNode;
+  let u: TestUser;
+
+  beforeAll(async () => {
+    node = await startTestNode({
+      KEYPEARS_DOMAINS: 'a.example',
+      KEYPEARS_CLAIM_LIMIT_PER_PAIR: '2',
+      KEYPEARS_CLAIM_LIMIT_PER_SOURCE: '100',
+    });
+    u = await registerUser(node, 'u@a.example', 0);
+    await registerUser(node, 'v@a.example', 3);
+  });
+
+  afterAll(async () => {
+    await node?.destroy();
+  });
+
+  const signedClaim = (target: string) => {
+    const path = `/api/v1/identities/${encodeURIComponent(target)}/claim`;
+    const headers = signRequest({
+      method: 'POST',
+      targetUri: `${node.config.publicUrl}${path}`,
+      body: undefined,
+      keyId: u.ks.address,
+      secretKey: u.ks.identitySecretKey,
+    });
+    return () => fetch(`${node.url}${path}`, { method: 'POST', headers });
+  };
+
+  it('does not count a replay, and spends the nonce of a refused request', async () => {
+    const first = signedClaim('v@a.example');
+    expect((await first()).status).toBe(200);
+    await expectErrorResponse(await first(), 401, 'replayed_request');
+    // The replay spent nothing: this is the pair's second claim, within its budget of 2.
+    expect((await signedClaim('V@A.example')()).status).toBe(200);
+    const third = signedClaim('v@a.example');
+    await expectErrorResponse(await third(), 429, 'rate_limited');
+    // Refused for its budget, the request still spent its nonce.
+    await expectErrorResponse(await third(), 401, 'replayed_request');
+  });
+
+  it('spends nonces on their own asynchronously committing pool (the main pool on the embedded database)', async () => {
+    const app = node.node.app;
+    const main = app.get<pg.Pool>(PG_POOL);
+    const admission = app.get<pg.Pool>(PG_ADMISSION_POOL);
+    const setting = async (pool: pg.Pool) => (await pool.query('SHOW synchronous_commit')).rows[0].synchronous_commit;
+    if (app.get<DatabaseConnection>(DATABASE_CONNECTION).embedded) {
+      expect(admission).toBe(main);
+    } else {
+      expect(admission).not.toBe(main);
+      expect(await setting(admission)).toBe('off');
+      expect(await setting(main)).toBe('on');
+    }
+  });
+
+  it('counts a claim of an invalid address against the source only, then refuses it', async () => {
+    await expectErrorResponse(await signedClaim('not an address')(), 400, 'invalid_address');
+    const rows = await node.node.app
+      .get(PrismaService)
+      .rateLimit.findMany({ where: { bucket: { startsWith: 'claim:' } }, orderBy: { bucket: 'asc' } });
+    expect(rows.map((r) => [r.bucket, r.count])).toEqual([
+      ['claim:pair:u@a.example>v@a.example', 3],
+      ['claim:source:127.0.0.1', 4],
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * HTTP load with autocannon: a warm-up, then a measured run of fixed duration, with the
- * target's resident memory sampled throughout. Figures are printed, never asserted on.
+ * target's resident memory sampled throughout; two targets compared side by side are measured
+ * in alternating rounds. Figures are printed, never asserted on.
  */
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
@@ -63,5 +64,51 @@ export async function measure(
     machineCpuPerRequestUs: perRequestUs(machineMs),
     /** Share of the machine's CPU capacity that was busy during the run. */
     machineBusyShare: machineMs / (duration * 1000 * cpus().length),
+  };
+}
+
+/** Rounds per side in `measureSideBySide`. */
+const ROUNDS = 2;
+
+/**
+ * Measures the sides (`{ target, request, beforeRound? }`) in alternating rounds of
+ * duration / ROUNDS seconds each, so that a slow spell of a shared machine falls on every side
+ * rather than on whichever ran second. `beforeRound` runs before each round's warm-up, outside
+ * the measurement. Returns one merged result per side: totals and per-request figures over all
+ * rounds, latency percentiles averaged over the rounds (weighted by requests), the highest peak.
+ */
+export async function measureSideBySide(sides) {
+  const duration = Math.max(1, Math.round(settings.duration / ROUNDS));
+  const rounds = sides.map(() => []);
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [k, side] of sides.entries()) {
+      await side.beforeRound?.();
+      rounds[k].push(await measure(side.target, side.request, { duration }));
+    }
+  }
+  return rounds.map((results) => merge(results, duration));
+}
+
+function merge(results, duration) {
+  const requests = results.reduce((n, r) => n + r.requests, 0);
+  const weighted = (field) =>
+    results.some((r) => r[field] === undefined)
+      ? undefined
+      : results.reduce((t, r) => t + r[field] * r.requests, 0) / Math.max(1, requests);
+  const sum = (field) => results.reduce((t, r) => t + r[field], 0);
+  return {
+    requestsPerSecond: requests / (duration * results.length),
+    requests,
+    latencyP50: Math.round(weighted('latencyP50')),
+    latencyP99: Math.round(weighted('latencyP99')),
+    non2xx: sum('non2xx'),
+    errors: sum('errors'),
+    timeouts: sum('timeouts'),
+    peakRss: Math.max(...results.map((r) => r.peakRss)),
+    cpuPerRequestUs: weighted('cpuPerRequestUs'),
+    databaseCpuPerRequestUs: weighted('databaseCpuPerRequestUs'),
+    loadCpuPerRequestUs: weighted('loadCpuPerRequestUs'),
+    machineCpuPerRequestUs: weighted('machineCpuPerRequestUs'),
+    machineBusyShare: results.reduce((t, r) => t + r.machineBusyShare, 0) / results.length,
   };
 }

@@ -5,7 +5,7 @@
  * lookup query's plan on the large database (EXPLAIN ANALYZE).
  */
 import { createDatabase, dropDatabase, seedUsers, userAddress, withClient } from '../lib/database.js';
-import { measure } from '../lib/load.js';
+import { measureSideBySide } from '../lib/load.js';
 import { rate, row } from '../lib/report.js';
 import { startNode } from '../lib/processes.js';
 import { settings } from '../lib/settings.js';
@@ -28,23 +28,6 @@ async function prepare(users) {
   return { users, database, seedMs, plan, node };
 }
 
-/** Rounds of one target merged: requests/s over all rounds, the last round's latencies, the highest peak. */
-function merge(rounds) {
-  const requests = rounds.reduce((n, r) => n + r.requests, 0);
-  const last = rounds[rounds.length - 1];
-  return {
-    ...last,
-    requests,
-    requestsPerSecond: requests / (ROUND_SECONDS * rounds.length),
-    cpuPerRequestUs: rounds.reduce((t, r) => t + r.cpuPerRequestUs * r.requests, 0) / requests,
-    peakRss: Math.max(...rounds.map((r) => r.peakRss)),
-  };
-}
-
-/** Two rounds each, alternating, so that a slow spell of a shared machine falls on both sides. */
-const ROUNDS = 2;
-const ROUND_SECONDS = Math.max(1, Math.round(settings.duration / ROUNDS));
-
 export async function run() {
   const setups = [];
   let small;
@@ -53,15 +36,12 @@ export async function run() {
     setups.push(await prepare(SMALL));
     setups.push(await prepare(settings.growthUsers));
     const [s, l] = setups;
-    const rounds = { small: [], large: [] };
-    for (let i = 0; i < ROUNDS; i++) {
-      rounds.small.push(await measure(s.node, lookupRequest(SMALL, nodeLookupPath), { duration: ROUND_SECONDS }));
-      rounds.large.push(
-        await measure(l.node, lookupRequest(settings.growthUsers, nodeLookupPath), { duration: ROUND_SECONDS }),
-      );
-    }
-    small = { ...merge(rounds.small), seedMs: s.seedMs, plan: s.plan };
-    large = { ...merge(rounds.large), seedMs: l.seedMs, plan: l.plan };
+    const [smallResult, largeResult] = await measureSideBySide([
+      { target: s.node, request: lookupRequest(SMALL, nodeLookupPath) },
+      { target: l.node, request: lookupRequest(settings.growthUsers, nodeLookupPath) },
+    ]);
+    small = { ...smallResult, seedMs: s.seedMs, plan: s.plan };
+    large = { ...largeResult, seedMs: l.seedMs, plan: l.plan };
   } finally {
     for (const setup of setups) {
       await setup.node.stop();

@@ -4,7 +4,7 @@
  * database; the node's resident memory idle and at its peak under that load.
  */
 import { createDatabase, dropDatabase, seedUsers, userAddress } from '../lib/database.js';
-import { measure } from '../lib/load.js';
+import { measureSideBySide } from '../lib/load.js';
 import { cpuNote, megabytes, MB, rate, row } from '../lib/report.js';
 import { readMemory, sleep, startBaseline, startNode } from '../lib/processes.js';
 import { settings } from '../lib/settings.js';
@@ -45,11 +45,10 @@ export async function run() {
       await sleep(3000);
       const idle = readMemory(node.pid).rss;
       const same = await sameAnswers(node, baseline);
-      const ours = await measure(node, lookupRequest(settings.users, nodeLookupPath));
-      const base = await measure(
-        baseline,
-        lookupRequest(settings.users, (a) => `/lookup/${a}`),
-      );
+      const [ours, base] = await measureSideBySide([
+        { target: node, request: lookupRequest(settings.users, nodeLookupPath) },
+        { target: baseline, request: lookupRequest(settings.users, (a) => `/lookup/${a}`) },
+      ]);
       const errors = (m) => (m.non2xx || m.errors || m.timeouts ? `${m.non2xx} non-2xx, ${m.errors} errors` : '');
       const lookup = row({
         scenario: `1. lookup (${settings.users} users)`,

@@ -6,7 +6,7 @@
  */
 import { seedUsers, userAddress, VERIFIABLE_USERS } from '../lib/database.js';
 import { startFederation } from '../lib/federation.js';
-import { measure } from '../lib/load.js';
+import { measureSideBySide } from '../lib/load.js';
 import { cpuNote, rate, row } from '../lib/report.js';
 import { settings } from '../lib/settings.js';
 
@@ -23,14 +23,16 @@ export async function run() {
     // Fills the discovery cache (and checks the path works) before any measurement.
     const first = await fetch(`${a.url}/api/v1/resolve/${random()}`);
     if (!first.ok) throw new Error(`resolve through node A answered ${first.status}: ${await first.text()}`);
-    const lookup = await measure(b, {
-      method: 'GET',
-      setupRequest: (req) => ({ ...req, path: `/api/v1/identities/${random()}` }),
-    });
-    const resolve = await measure(a, {
-      method: 'GET',
-      setupRequest: (req) => ({ ...req, path: `/api/v1/resolve/${random()}` }),
-    });
+    const [lookup, resolve] = await measureSideBySide([
+      {
+        target: b,
+        request: { method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/v1/identities/${random()}` }) },
+      },
+      {
+        target: a,
+        request: { method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/v1/resolve/${random()}` }) },
+      },
+    ]);
     const result = row({
       scenario: '3. cached resolve (remote)',
       ours: rate(resolve.requestsPerSecond),

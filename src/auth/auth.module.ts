@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
+import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { AccountModule } from '../identity/account.module.js';
 import { ClientAuthGuard } from './client-auth.guard.js';
 import { NonceRepository } from './nonce.repository.js';
 import { SignedRequestVerifier } from './signed-request.verifier.js';
 
 @Module({
-  imports: [AccountModule],
+  imports: [AccountModule, RateLimitModule],
   providers: [ClientAuthGuard, SignedRequestVerifier, NonceRepository, Clock],
   exports: [ClientAuthGuard, SignedRequestVerifier, AccountModule],
 })

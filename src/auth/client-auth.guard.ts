@@ -1,19 +1,22 @@
 /**
  * Admits a request only when it is signed by the identity key of a local account (the key id
  * is the account's canonical address). No passwords, no bearer tokens: every request carries
- * its own short-lived signature, and its nonce is spent.
+ * its own short-lived signature, and its nonce is spent, together with the route's
+ * `@AdmissionLimits` if it has any.
  *
  * Signers' keys are kept in memory for a minute: an account's identity key never changes and
  * accounts are never deleted, so a cached key is never a wrong one, and a signed request then
  * costs one database round trip fewer (docs/performance.md). Unknown key ids are not cached.
  */
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Clock } from '../common/clock.js';
 import { ExpiringCache } from '../common/expiring-cache.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AccountRepository, type AccountKey } from '../identity/account.repository.js';
 import { isValidAddress, parseAddress } from '../protocol/address.js';
+import { ADMISSION_LIMITS, type AdmissionLimitsOf } from './admission-limits.js';
 import { attachAccount } from './authenticated-account.js';
 import { SignedRequestVerifier } from './signed-request.verifier.js';
 
@@ -30,6 +33,7 @@ export class ClientAuthGuard implements CanActivate {
     private readonly verifier: SignedRequestVerifier,
     private readonly accounts: AccountRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly reflector: Reflector,
     clock: Clock,
   ) {
     this.signerKeys = new ExpiringCache(SIGNER_KEY_CACHE_ENTRIES, () => clock.now().getTime());
@@ -38,8 +42,10 @@ export class ClientAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     let account: AccountKey | undefined;
+    const limitsOf = this.reflector.get<AdmissionLimitsOf | undefined>(ADMISSION_LIMITS, context.getHandler());
     await this.verifier.verify(request, {
       scope: CLIENT_NONCE_SCOPE,
+      limits: limitsOf && ((verified) => limitsOf({ request, signer: verified.keyId, config: this.config })),
       resolveKey: async (keyId) => {
         account = (await this.findLocalAccount(keyId)) ?? undefined;
         return account?.identityKey;

@@ -10,6 +10,7 @@ import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { isKeyPearsError, KeyPearsError } from '../protocol/errors.js';
 import { DEFAULT_MAX_SKEW_SECONDS, verifyRequest, type VerifiedRequest } from '../protocol/http-signature.js';
+import { RateLimitService, type RateLimitedBucket } from '../common/rate-limit/rate-limit.service.js';
 import { NonceRepository } from './nonce.repository.js';
 
 export interface VerifyOptions {
@@ -19,6 +20,11 @@ export interface VerifyOptions {
   resolveKey: (keyId: string) => Promise<Uint8Array | undefined>;
   /** Headers the signature must also cover, in order. */
   requiredHeaders?: string[];
+  /**
+   * Rate limits to count in the statement that spends the nonce (one round trip for both),
+   * from the verified request; counted only for a fresh nonce.
+   */
+  limits?: (verified: VerifiedRequest) => readonly RateLimitedBucket[];
 }
 
 const NONCE_CLEANUP_INTERVAL_MS = 60_000;
@@ -30,6 +36,7 @@ export class SignedRequestVerifier {
 
   constructor(
     private readonly nonces: NonceRepository,
+    private readonly rateLimits: RateLimitService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -37,7 +44,8 @@ export class SignedRequestVerifier {
   /**
    * @throws KeyPearsError with a 401 code: `signature_missing`, `signature_malformed`,
    *   `signature_expired`, `signature_future`, `digest_mismatch`, `unknown_key`,
-   *   `request_signature_invalid` or `replayed_request`.
+   *   `request_signature_invalid` or `replayed_request`; `rate_limited` (429) when
+   *   `options.limits` names a spent budget.
    */
   async verify(request: FastifyRequest, options: VerifyOptions): Promise<VerifiedRequest> {
     const now = this.clock.unixSeconds();
@@ -67,8 +75,12 @@ export class SignedRequestVerifier {
     // Kept for as long as the signature could still be accepted.
     const keepUntil = new Date((verified.expires + DEFAULT_MAX_SKEW_SECONDS) * 1000);
     // Nonces are per signer: one signer cannot spend another signer's nonce.
-    const fresh = await this.nonces.remember(options.scope, `${verified.keyId} ${verified.nonce}`, keepUntil);
-    if (!fresh) throw new KeyPearsError('replayed_request', 'this signed request was already received');
+    const nonce = `${verified.keyId} ${verified.nonce}`;
+    await this.rateLimits.consumeAllWith(options.limits?.(verified) ?? [], async (hits) => {
+      const spent = await this.nonces.remember(options.scope, nonce, keepUntil, hits);
+      if (!spent.fresh) throw new KeyPearsError('replayed_request', 'this signed request was already received');
+      return spent.counts;
+    });
     return verified;
   }
 

@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { DATABASE_CONNECTION, type DatabaseConnection } from './database-connection.js';
-import { createPgPool, PG_POOL } from './pg-pool.js';
+import { createAdmissionPool, createPgPool, PG_ADMISSION_POOL, PG_POOL } from './pg-pool.js';
 import { PrismaService } from './prisma.service.js';
 
 @Global()
@@ -12,9 +12,10 @@ export class DatabaseModule {
       providers: [
         { provide: DATABASE_CONNECTION, useValue: connection },
         { provide: PG_POOL, useFactory: createPgPool, inject: [DATABASE_CONNECTION] },
+        { provide: PG_ADMISSION_POOL, useFactory: createAdmissionPool, inject: [DATABASE_CONNECTION, PG_POOL] },
         PrismaService,
       ],
-      exports: [PrismaService, PG_POOL, DATABASE_CONNECTION],
+      exports: [PrismaService, PG_POOL, PG_ADMISSION_POOL, DATABASE_CONNECTION],
     };
   }
 }

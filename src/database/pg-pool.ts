@@ -1,8 +1,9 @@
 /**
- * The node's one PostgreSQL connection pool. Prisma runs on it through its pg adapter, and
- * repositories may use it directly for the few hottest statements, where Prisma's client-side
- * query machinery costs more than the query itself (docs/performance.md). One pool keeps the
- * connection budget (and the embedded database's single backend) shared.
+ * The node's PostgreSQL connection pools. Prisma runs on the main pool through its pg adapter,
+ * and repositories may use it directly for the few hottest statements, where Prisma's
+ * client-side query machinery costs more than the query itself (docs/performance.md). The
+ * second pool (PG_ADMISSION_POOL) only spends nonces and counts requests. On the embedded
+ * database both are one pool, which keeps its single backend shared.
  *
  * Those hot statements are named (`{ name, text, values }`), so that each connection of a real
  * server prepares them once and the server does not parse and plan them on every request. The
@@ -14,6 +15,17 @@ import type { DatabaseConnection } from './database-connection.js';
 
 export const PG_POOL = Symbol('PG_POOL');
 
+/**
+ * Connections for the bookkeeping that admits a signed request (its nonce, and the rate-limit
+ * counters counted with it), committed asynchronously: the commit does not wait for the WAL
+ * flush, so a hot counter's row lock is not held across one. This loses nothing that matters:
+ * WAL is flushed in order, so any later synchronous commit of the same request (a claimed
+ * prekey, a stored exchange) makes its nonce durable first, and a crash can only forget the
+ * nonces of requests that changed nothing durable (docs/operators.md, "The database").
+ * The embedded database has a single backend: there it is the main pool.
+ */
+export const PG_ADMISSION_POOL = Symbol('PG_ADMISSION_POOL');
+
 export function createPgPool(connection: DatabaseConnection): pg.Pool {
   const pool = new pg.Pool(connection.poolConfig);
   if (connection.embedded) {
@@ -21,6 +33,14 @@ export function createPgPool(connection: DatabaseConnection): pg.Pool {
     pool.query = ((config: unknown, ...rest: unknown[]) =>
       query(isNamed(config) ? { ...config, name: undefined } : config, ...rest)) as typeof pool.query;
   }
+  return pool;
+}
+
+export function createAdmissionPool(connection: DatabaseConnection, main: pg.Pool): pg.Pool {
+  if (connection.embedded) return main;
+  const pool = new pg.Pool(connection.poolConfig);
+  // Queued on the new connection ahead of any query the pool hands it.
+  pool.on('connect', (client) => void client.query('SET synchronous_commit = off').catch(() => {}));
   return pool;
 }
 

@@ -1,11 +1,11 @@
-import { Controller, Get, Header, HttpCode, Ip, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiSignedRequest } from '../auth/api-signed-request.js';
-import { CurrentAccount, type AuthenticatedAccount } from '../auth/authenticated-account.js';
+import { AdmissionLimits } from '../auth/admission-limits.js';
 import { ClientAuthGuard } from '../auth/client-auth.guard.js';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
 import { PrekeyBundleSchema, PublicIdentitySchema, type PrekeyBundle, type PublicIdentity } from '../protocol/wire.js';
-import { KeysService } from './keys.service.js';
+import { clientClaimLimits, KeysService } from './keys.service.js';
 
 @ApiTags('identities')
 @Controller('api/v1/identities')
@@ -26,6 +26,7 @@ export class IdentitiesController {
   @Post(':address/claim')
   @HttpCode(200)
   @UseGuards(ClientAuthGuard)
+  @AdmissionLimits(clientClaimLimits)
   @ApiOperation({
     summary: 'Claim a prekey bundle: consumes one one-time prekey of each kind, or answers with the last-resort keys',
   })
@@ -33,11 +34,7 @@ export class IdentitiesController {
   @ApiSignedRequest()
   @ApiZodResponse(200, PrekeyBundleSchema)
   @ApiErrors(400, 404, 429)
-  claim(
-    @Param('address') address: string,
-    @CurrentAccount() account: AuthenticatedAccount,
-    @Ip() ip: string,
-  ): Promise<PrekeyBundle> {
-    return this.keys.claimBundle(address, { address: account.address, source: ip });
+  claim(@Param('address') address: string): Promise<PrekeyBundle> {
+    return this.keys.claimCountedBundle(address);
   }
 }

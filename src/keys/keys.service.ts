@@ -4,13 +4,14 @@
  * federation layer serves to other nodes.
  */
 import { Inject, Injectable } from '@nestjs/common';
+import type { AdmissionLimitsOf } from '../auth/admission-limits.js';
 import { Clock } from '../common/clock.js';
 import { parseKeyMaterial } from '../common/key-material.js';
-import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
+import { RateLimitService, type RateLimitedBucket } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { Account } from '../generated/prisma/client.js';
 import type { AccountKey } from '../identity/account.repository.js';
-import { parseAddress } from '../protocol/address.js';
+import { isValidAddress, parseAddress } from '../protocol/address.js';
 import type { AccountStatus } from '../protocol/client-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { storedIdentityFingerprint } from '../protocol/fingerprint.js';
@@ -34,6 +35,36 @@ export interface ClaimRequester {
   /** The client's IP address, or the requesting node for federated claims. */
   source: string;
 }
+
+/**
+ * The budgets a claim of `target` spends: per source (a client's IP address, or the requesting
+ * node), and per (requester, target) pair. Without a valid target, only the source's.
+ */
+export function claimLimits(config: AppConfig, requester: ClaimRequester, target?: string): RateLimitedBucket[] {
+  const source: RateLimitedBucket = {
+    bucket: `claim:source:${requester.source}`,
+    limit: config.claimLimitPerSource,
+    windowSeconds: 60,
+    what: 'bundle claims from this source',
+  };
+  if (target === undefined) return [source];
+  return [
+    source,
+    {
+      bucket: `claim:pair:${requester.address}>${target}`,
+      limit: config.claimLimitPerPair,
+      windowSeconds: 3600,
+      what: `bundle claims for ${target}`,
+    },
+  ];
+}
+
+/** The claim limits of a client's claim route (`:address` parameter), counted on admission. */
+export const clientClaimLimits: AdmissionLimitsOf = ({ request, signer, config }) => {
+  const address = (request.params as { address?: unknown }).address;
+  const target = isValidAddress(address) ? parseAddress(address as string).canonical : undefined;
+  return claimLimits(config, { address: signer, source: request.ip }, target);
+};
 
 /** The one answer for every address that has no usable identity here, so lookups are not an oracle. */
 const notFound = () => new KeyPearsError('not_found', 'no such address');
@@ -134,26 +165,24 @@ export class KeysService {
   /**
    * A prekey bundle for `address`, consuming one one-time prekey of each kind atomically, or
    * the last-resort keys when they are used up (`usedLastResort`). Rate-limited per
-   * (requester, target) pair and per source.
+   * (requester, target) pair and per source (`claimLimits`).
    *
    * @throws KeyPearsError `invalid_address`, `rate_limited` or `not_found`.
    */
   async claimBundle(address: string, requester: ClaimRequester): Promise<PrekeyBundle> {
+    const { canonical } = parseAddress(address);
+    await this.rateLimits.consumeAll(claimLimits(this.config, requester, canonical));
+    return this.claimCountedBundle(canonical);
+  }
+
+  /**
+   * `claimBundle` for a request whose claim limits were already counted (on the client's claim
+   * route, with the request's nonce: `clientClaimLimits`).
+   *
+   * @throws KeyPearsError `invalid_address` or `not_found`.
+   */
+  async claimCountedBundle(address: string): Promise<PrekeyBundle> {
     const { canonical: target, domain } = parseAddress(address);
-    await this.rateLimits.consumeAll([
-      {
-        bucket: `claim:source:${requester.source}`,
-        limit: this.config.claimLimitPerSource,
-        windowSeconds: 60,
-        what: 'bundle claims from this source',
-      },
-      {
-        bucket: `claim:pair:${requester.address}>${target}`,
-        limit: this.config.claimLimitPerPair,
-        windowSeconds: 3600,
-        what: `bundle claims for ${target}`,
-      },
-    ]);
     if (!this.config.domains.includes(domain)) throw notFound();
     const found = await this.prekeys.claimBundle(target);
     if (!found || !isComplete(found.account)) throw notFound();

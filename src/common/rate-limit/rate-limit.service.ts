@@ -5,7 +5,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { KeyPearsError } from '../../protocol/errors.js';
 import { Clock } from '../clock.js';
-import { RateLimitRepository } from './rate-limit.repository.js';
+import { RateLimitRepository, type RateLimitHit } from './rate-limit.repository.js';
 
 export interface RateLimit {
   /** Hits allowed per window. */
@@ -52,14 +52,26 @@ export class RateLimitService {
    * @throws KeyPearsError `rate_limited` when any window's budget is spent, naming the first such
    *   bucket, with `retryAfterSeconds` until the last of the spent windows ends.
    */
-  async consumeAll(buckets: readonly RateLimitedBucket[]): Promise<void> {
+  consumeAll(buckets: readonly RateLimitedBucket[]): Promise<void> {
+    return this.consumeAllWith(buckets, (hits) => this.repository.increment(hits));
+  }
+
+  /**
+   * `consumeAll`, with the counting done by `count` (for a caller that counts in a statement of
+   * its own, such as the one that spends a request's nonce): it receives the hits, in the order
+   * of `buckets`, and returns their windows' counts in that order.
+   */
+  async consumeAllWith(
+    buckets: readonly RateLimitedBucket[],
+    count: (hits: RateLimitHit[]) => Promise<number[]>,
+  ): Promise<void> {
     const nowMs = this.clock.now().getTime();
     const windows = buckets.map(({ windowSeconds }) => {
       const windowMs = windowSeconds * 1000;
       return Math.floor(nowMs / windowMs) * windowMs + windowMs;
     });
     await this.cleanupIfDue(nowMs);
-    const counts = await this.repository.increment(
+    const counts = await count(
       buckets.map((b, i) => ({ bucket: b.bucket, windowStart: new Date(windows[i] - b.windowSeconds * 1000) })),
     );
     const spent = buckets.flatMap((b, i) => (counts[i] > b.limit ? [{ what: b.what, windowEnd: windows[i] }] : []));
