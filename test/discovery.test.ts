@@ -29,11 +29,13 @@ const get = async (t: TestNode, path: string) => {
 const resolve = (t: TestNode, address: string) => get(t, `/api/v1/resolve/${encodeURIComponent(address)}`);
 const cacheRow = (t: TestNode, domain: string) =>
   t.node.app.get(PrismaService).discoveryCache.findUnique({ where: { domain } });
-/** Moves a cache entry's expiry into the past: the time-to-live has run out. */
-const expire = (t: TestNode, domain: string) =>
-  t.node.app
+/** Moves a cache entry's expiry into the past: the time-to-live has run out (and the process's recent copy is dropped). */
+const expire = async (t: TestNode, domain: string) => {
+  await t.node.app
     .get(PrismaService)
     .discoveryCache.update({ where: { domain }, data: { expiresAt: new Date(Date.now() - 1000) } });
+  t.node.app.get(DiscoveryService).forgetRecent(domain);
+};
 
 function serveWellKnown(domain: string, body: unknown, status = 200) {
   ns.setA(domain, '127.0.0.1');
@@ -231,6 +233,34 @@ describe('the discovery cache', () => {
     expect(body.discovery).toEqual({ method: 'dns', cached: true, stale: false });
     expect(ns.queries.length).toBe(queries);
     expect(web.requests.length).toBe(webRequests);
+  });
+
+  it('keeps an answer read from PostgreSQL in the process for a few seconds, not past its expiry', async () => {
+    await resolve(a, 'bob@b.test');
+    const prisma = a.node.app.get(PrismaService);
+    const lastError = JSON.stringify({ code: 'discovery_unavailable', message: 'set by the test' });
+    // Another replica's change to the row (here: a failed refresh) is not seen at once...
+    await prisma.discoveryCache.update({ where: { domain: 'b.test' }, data: { lastError } });
+    try {
+      expect((await resolve(a, 'bob@b.test')).body.discovery).toEqual({ method: 'dns', cached: true, stale: false });
+      // ...but once the process's copy is gone (after RECENT_ANSWER_MS), it is.
+      a.node.app.get(DiscoveryService).forgetRecent();
+      expect((await resolve(a, 'bob@b.test')).body.discovery).toEqual({ method: 'dns', cached: true, stale: true });
+    } finally {
+      await prisma.discoveryCache.update({ where: { domain: 'b.test' }, data: { lastError: null } });
+      a.node.app.get(DiscoveryService).forgetRecent();
+    }
+    // An expired answer is never kept: expiring the row alone makes the next lookup go to the network.
+    await resolve(a, 'bob@b.test');
+    await a.node.app
+      .get(PrismaService)
+      .discoveryCache.update({ where: { domain: 'b.test' }, data: { expiresAt: new Date(Date.now() + 50) } });
+    a.node.app.get(DiscoveryService).forgetRecent();
+    await resolve(a, 'bob@b.test');
+    await new Promise((r) => setTimeout(r, 100));
+    const queries = ns.queries.length;
+    expect((await resolve(a, 'bob@b.test')).body.discovery.cached).toBe(false);
+    expect(ns.queries.length).toBeGreaterThan(queries);
   });
 
   it('bounds the TTL to at least 60 s and at most the node document max-age', async () => {

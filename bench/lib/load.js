@@ -68,22 +68,30 @@ export async function measure(
 }
 
 /** Rounds per side in `measureSideBySide`. */
-const ROUNDS = 2;
+const ROUNDS = 4;
 
 /**
- * Measures the sides (`{ target, request, beforeRound? }`) in alternating rounds of
- * duration / ROUNDS seconds each, so that a slow spell of a shared machine falls on every side
+ * Measures the sides (`{ target, request, beforeRound? }`) in ROUNDS alternating rounds of
+ * half the duration each (so each side gets twice the duration), in the order A B B A A B B A, so that a slow spell of a shared machine,
+ * or the after-effects of one side's load (a database's background writes), fall on every side
  * rather than on whichever ran second. `beforeRound` runs before each round's warm-up, outside
  * the measurement. Returns one merged result per side: totals and per-request figures over all
  * rounds, latency percentiles averaged over the rounds (weighted by requests), the highest peak.
  */
 export async function measureSideBySide(sides) {
-  const duration = Math.max(1, Math.round(settings.duration / ROUNDS));
+  const duration = Math.max(1, Math.round(settings.duration / 2));
   const rounds = sides.map(() => []);
   for (let i = 0; i < ROUNDS; i++) {
-    for (const [k, side] of sides.entries()) {
-      await side.beforeRound?.();
-      rounds[k].push(await measure(side.target, side.request, { duration }));
+    // A B, then B A: neither side always runs first, or always right after the other's load.
+    const order = i % 2 === 0 ? [...sides.keys()] : [...sides.keys()].reverse();
+    for (const k of order) {
+      await sides[k].beforeRound?.();
+      const result = await measure(sides[k].target, sides[k].request, { duration });
+      console.error(
+        `[bench]   round ${i + 1}/${ROUNDS} ${sides[k].target.name}: ${result.requestsPerSecond.toFixed(0)} req/s, ` +
+          `machine ${result.machineCpuPerRequestUs?.toFixed(0)} µs per request`,
+      );
+      rounds[k].push(result);
     }
   }
   return rounds.map((results) => merge(results, duration));

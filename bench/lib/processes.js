@@ -46,8 +46,8 @@ export function readCpuMs(pid) {
 /**
  * CPU time (ms) used so far by every process whose command name is `comm` (for `postgres`:
  * the database server and all its backends on this machine), or undefined when there are none
- * (a database on another machine). Backends that exit between two readings take their time
- * with them, so this is a lower bound; the bench's pools keep their backends for the run.
+ * (a database on another machine). Each process's reaped children count too: a backend that
+ * exits (a pool closing an idle connection) leaves its time with the server process.
  */
 export function readCpuMsByName(comm) {
   let total;
@@ -61,7 +61,9 @@ export function readCpuMsByName(comm) {
     }
     if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    total = (total ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+    // utime, stime, and cutime, cstime (children waited for): the 12th to 15th fields.
+    const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    total = (total ?? 0) + (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
   }
   return total;
 }

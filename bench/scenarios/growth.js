@@ -1,13 +1,15 @@
 /**
  * Scenario 5 (growth): scenario 1's lookup on the node with 1,000 and with 1,000,000
  * registered users, each bulk-seeded with one INSERT ... SELECT generate_series into a fresh
- * database; both nodes run side by side and are measured in alternating rounds. Prints the
- * lookup query's plan on the large database (EXPLAIN ANALYZE).
+ * database; both nodes run side by side and are measured in alternating rounds, together with
+ * the bare baseline server on each database, whose own large/small ratio shows what the
+ * database alone loses with size. Prints the lookup query's plan on the large database
+ * (EXPLAIN ANALYZE) and the account table's size against PostgreSQL's shared buffers.
  */
 import { createDatabase, dropDatabase, seedUsers, userAddress, withClient } from '../lib/database.js';
 import { measureSideBySide } from '../lib/load.js';
 import { rate, row } from '../lib/report.js';
-import { startNode } from '../lib/processes.js';
+import { startBaseline, startNode } from '../lib/processes.js';
 import { settings } from '../lib/settings.js';
 import { DOMAIN, lookupRequest, nodeLookupPath } from './lookup.js';
 
@@ -24,8 +26,15 @@ async function prepare(users) {
     );
     return rows.map((r) => r['QUERY PLAN']).join(' / ');
   });
+  const sizes = await withClient(database.url, async (c) => {
+    const { rows } = await c.query(
+      "SELECT pg_size_pretty(pg_total_relation_size('account')) AS account, current_setting('shared_buffers') AS buffers",
+    );
+    return rows[0];
+  });
   const node = await startNode({ name: `growth-${users}-node`, databaseUrl: database.url, domains: [DOMAIN] });
-  return { users, database, seedMs, plan, node };
+  const baseline = await startBaseline({ name: `growth-${users}-baseline`, databaseUrl: database.url, domain: DOMAIN });
+  return { users, database, seedMs, plan, sizes, node, baseline };
 }
 
 export async function run() {
@@ -36,15 +45,18 @@ export async function run() {
     setups.push(await prepare(SMALL));
     setups.push(await prepare(settings.growthUsers));
     const [s, l] = setups;
-    const [smallResult, largeResult] = await measureSideBySide([
+    const baselinePath = (address) => `/lookup/${address}`;
+    const [smallResult, largeResult, smallBase, largeBase] = await measureSideBySide([
       { target: s.node, request: lookupRequest(SMALL, nodeLookupPath) },
       { target: l.node, request: lookupRequest(settings.growthUsers, nodeLookupPath) },
+      { target: s.baseline, request: lookupRequest(SMALL, baselinePath) },
+      { target: l.baseline, request: lookupRequest(settings.growthUsers, baselinePath) },
     ]);
-    small = { ...smallResult, seedMs: s.seedMs, plan: s.plan };
-    large = { ...largeResult, seedMs: l.seedMs, plan: l.plan };
+    small = { ...smallResult, seedMs: s.seedMs, plan: s.plan, sizes: s.sizes, base: smallBase };
+    large = { ...largeResult, seedMs: l.seedMs, plan: l.plan, sizes: l.sizes, base: largeBase };
   } finally {
     for (const setup of setups) {
-      await setup.node.stop();
+      await Promise.all([setup.node.stop(), setup.baseline.stop()]);
       await dropDatabase(setup.database);
     }
   }
@@ -60,7 +72,11 @@ export async function run() {
     notes:
       `seeded ${settings.growthUsers} users in ${(large.seedMs / 1000).toFixed(1)} s; ` +
       `${SMALL} users p50/p99 ${small.latencyP50}/${small.latencyP99} ms; ` +
-      `CPU per request ${large.cpuPerRequestUs.toFixed(0)} vs ${small.cpuPerRequestUs.toFixed(0)} µs; plan: ${large.plan}`,
+      `node CPU per request ${large.cpuPerRequestUs.toFixed(0)} vs ${small.cpuPerRequestUs.toFixed(0)} µs, ` +
+      `database ${large.databaseCpuPerRequestUs?.toFixed(0)} vs ${small.databaseCpuPerRequestUs?.toFixed(0)} µs; ` +
+      `the bare baseline on the same two databases: ${rate(large.base.requestsPerSecond).text} vs ` +
+      `${rate(small.base.requestsPerSecond).text} (ratio ${(large.base.requestsPerSecond / small.base.requestsPerSecond).toFixed(2)}); ` +
+      `account table ${large.sizes.account} vs ${small.sizes.account}, shared_buffers ${large.sizes.buffers}; plan: ${large.plan}`,
   });
   result.met = result.ratio >= 0.9;
   return [result];

@@ -36,6 +36,14 @@ export class ExpiringCache<V> {
     this.entries.set(key, { value, expiresAtMs: this.nowMs() + ttlMs });
   }
 
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
+import { ExpiringCache } from '../common/expiring-cache.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { DiscoveryMethod } from '../net/domain-discovery.js';
 import { parseDomain } from '../protocol/address.js';
@@ -14,6 +15,13 @@ export const NEGATIVE_TTL_SECONDS = 300;
 export const STALE_WINDOW_SECONDS = 24 * 3600;
 /** After a failed refresh, the stale answer is served without retrying for this long. */
 export const FAILED_REFRESH_RETRY_SECONDS = 60;
+/**
+ * How long this process keeps an unexpired answer it read from the database (never past the
+ * answer's own expiry), so that a cached resolve or a federation request does not read the
+ * same row again. Another replica's refresh is seen within this time.
+ */
+export const RECENT_ANSWER_MS = 5_000;
+const RECENT_ANSWERS = 10_000;
 /** A node's document is refetched for an unknown key id at most this often. */
 export const KEY_REFETCH_INTERVAL_SECONDS = 60;
 
@@ -63,13 +71,23 @@ export class DiscoveryService {
   private readonly logger = new Logger(DiscoveryService.name);
   /** Concurrent lookups of one domain in this process share one network lookup. */
   private readonly inFlight = new Map<string, Promise<ResolvedDomain>>();
+  /** Unexpired database answers, for RECENT_ANSWER_MS at most. */
+  private readonly recent: ExpiringCache<CachedDiscovery>;
 
   constructor(
     private readonly cache: DiscoveryCacheRepository,
     private readonly clock: Clock,
     @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.recent = new ExpiringCache(RECENT_ANSWERS, () => clock.now().getTime());
+  }
+
+  /** Drops this process's copy of `domain`'s answer (all answers without a domain): the next lookup reads the database. */
+  forgetRecent(domain?: string): void {
+    if (domain === undefined) this.recent.clear();
+    else this.recent.delete(domain);
+  }
 
   /**
    * The node serving `domain` and its validated document.
@@ -77,9 +95,17 @@ export class DiscoveryService {
    * @throws KeyPearsError `invalid_domain`, `no_node_for_domain` (404), `discovery_unavailable`
    *   (503), or the misconfiguration or refusal code that explains the failure (502).
    */
-  async resolveDomain(input: string, options: ResolveDomainOptions = {}): Promise<ResolvedDomain> {
-    const domain = parseDomain(input);
-    const entry = await this.cache.find(domain);
+  resolveDomain(input: string, options: ResolveDomainOptions = {}): Promise<ResolvedDomain> {
+    return this.resolveParsed(parseDomain(input), options, true);
+  }
+
+  /** `recentOk`: whether this process's recent copy will do, or the database must be read. */
+  private async resolveParsed(
+    domain: string,
+    options: ResolveDomainOptions,
+    recentOk: boolean,
+  ): Promise<ResolvedDomain> {
+    const entry = (recentOk ? this.recent.get(domain) : undefined) ?? (await this.readEntry(domain));
     const now = this.clock.now();
     if (entry && now < entry.expiresAt) {
       if (entry.status === 'found') return this.fromCache(entry);
@@ -92,6 +118,15 @@ export class DiscoveryService {
       this.inFlight.set(domain, pending);
     }
     return pending;
+  }
+
+  private async readEntry(domain: string): Promise<CachedDiscovery | undefined> {
+    const entry = await this.cache.find(domain);
+    if (entry) {
+      const ttlMs = Math.min(RECENT_ANSWER_MS, entry.expiresAt.getTime() - this.clock.now().getTime());
+      this.recent.set(domain, entry, ttlMs);
+    }
+    return entry;
   }
 
   private fromCache(entry: CachedDiscovery): ResolvedDomain {
@@ -107,6 +142,8 @@ export class DiscoveryService {
   }
 
   private async refresh(domain: string, previous: CachedDiscovery | undefined): Promise<ResolvedDomain> {
+    // Whatever the outcome, the database's answer changes: read it again next time.
+    this.recent.delete(domain);
     try {
       const found = await this.client.discoverDomain(domain);
       const fetchedAt = this.clock.now();
@@ -151,7 +188,8 @@ export class DiscoveryService {
    * returns the key if the node now lists it.
    */
   async refreshKeysOnUnknownKeyId(domain: string, keyId: string): Promise<NodeKey | undefined> {
-    const resolved = await this.resolveDomain(domain);
+    // From the database: another replica may have refetched the document already.
+    const resolved = await this.resolveParsed(parseDomain(domain), {}, false);
     const known = resolved.document.keys.find((k) => k.keyId === keyId);
     if (known) return known;
     const now = this.clock.now();
@@ -159,6 +197,8 @@ export class DiscoveryService {
       return undefined;
     const { document } = await this.client.fetchNodeDocument(resolved.nodeUrl);
     await this.cache.replaceNodeDocument(resolved.nodeUrl, document);
+    // The node may serve other domains too.
+    this.recent.clear();
     requireDomainListed(document, resolved.domain);
     return document.keys.find((k) => k.keyId === keyId);
   }
