@@ -7,10 +7,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Clock } from '../common/clock.js';
+import { RateLimitService, type RateLimitedBucket } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { isKeyPearsError, KeyPearsError } from '../protocol/errors.js';
 import { DEFAULT_MAX_SKEW_SECONDS, verifyRequest, type VerifiedRequest } from '../protocol/http-signature.js';
-import { RateLimitService, type RateLimitedBucket } from '../common/rate-limit/rate-limit.service.js';
 import { NonceRepository } from './nonce.repository.js';
 
 export interface VerifyOptions {

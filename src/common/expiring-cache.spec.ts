@@ -39,4 +39,13 @@ describe('ExpiringCache', () => {
     cache.set('a', 'A3', 0);
     expect(cache.get('a')).toBeUndefined();
   });
+
+  it('deletes one entry, or all', () => {
+    const { cache } = at();
+    for (const k of ['a', 'b', 'c']) cache.set(k, k.toUpperCase(), 1000);
+    cache.delete('b');
+    expect(['a', 'b', 'c'].map((k) => cache.get(k))).toEqual(['A', undefined, 'C']);
+    cache.clear();
+    expect(cache.size).toBe(0);
+  });
 });

@@ -11,7 +11,7 @@ import { RateLimitService, type RateLimitedBucket } from '../common/rate-limit/r
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { Account } from '../generated/prisma/client.js';
 import type { AccountKey } from '../identity/account.repository.js';
-import { isValidAddress, parseAddress } from '../protocol/address.js';
+import { isValidAddress, parseAddress, type Address } from '../protocol/address.js';
 import type { AccountStatus } from '../protocol/client-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { storedIdentityFingerprint } from '../protocol/fingerprint.js';
@@ -170,9 +170,9 @@ export class KeysService {
    * @throws KeyPearsError `invalid_address`, `rate_limited` or `not_found`.
    */
   async claimBundle(address: string, requester: ClaimRequester): Promise<PrekeyBundle> {
-    const { canonical } = parseAddress(address);
-    await this.rateLimits.consumeAll(claimLimits(this.config, requester, canonical));
-    return this.claimCountedBundle(canonical);
+    const target = parseAddress(address);
+    await this.rateLimits.consumeAll(claimLimits(this.config, requester, target.canonical));
+    return this.claimParsed(target);
   }
 
   /**
@@ -181,8 +181,11 @@ export class KeysService {
    *
    * @throws KeyPearsError `invalid_address` or `not_found`.
    */
-  async claimCountedBundle(address: string): Promise<PrekeyBundle> {
-    const { canonical: target, domain } = parseAddress(address);
+  claimCountedBundle(address: string): Promise<PrekeyBundle> {
+    return this.claimParsed(parseAddress(address));
+  }
+
+  private async claimParsed({ canonical: target, domain }: Address): Promise<PrekeyBundle> {
     if (!this.config.domains.includes(domain)) throw notFound();
     const found = await this.prekeys.claimBundle(target);
     if (!found || !isComplete(found.account)) throw notFound();
