@@ -123,6 +123,25 @@ describe('keypears exchange commands', () => {
     expect((await loadKeystore(alice.home)).exchanges?.get(id)?.status).toBe('confirmed');
   });
 
+  it('inbox --wait waits for an incoming exchange, showing progress', async () => {
+    for (const e of (await inboxCommand(bob)).json.exchanges as Array<{ id: string }>) {
+      await exchangeAcceptCommand(bob, e.id);
+    }
+    const lines: string[] = [];
+    const human: CommandIo = { ...bob, json: false, progress: (text) => lines.push(text) };
+    const waiting = inboxCommand(human, { wait: '60' });
+    await eventually(async () => (lines.length > 0 ? true : undefined));
+    const { json } = await exchangeStartCommand(alice, 'bob@b.test', {});
+    const { text } = await waiting;
+    expect(text).toContain(`${json.id as string}  from alice@a.test`);
+    expect(lines[0]).toMatch(/waiting for an incoming exchange \(\d+ s left\)/);
+    await exchangeAcceptCommand(bob, json.id as string);
+    await expect(inboxCommand(bob, { wait: '1' })).resolves.toMatchObject({ json: { exchanges: [] } });
+    for (const wait of ['x', '-1', '1.5', '86401']) {
+      await expect(inboxCommand(bob, { wait })).rejects.toMatchObject({ code: 'invalid_argument' });
+    }
+  });
+
   it('exchange start --wait gives up after the timeout with a clear error', async () => {
     await expect(exchangeStartCommand(alice, 'bob@b.test', { wait: true, timeout: '1' })).rejects.toMatchObject({
       code: 'not_confirmed',

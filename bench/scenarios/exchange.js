@@ -16,31 +16,39 @@ import { identityFingerprint } from '../../dist/protocol/fingerprint.js';
 import { acceptExchange, refreshExchange, startExchange } from '../../dist/sdk/exchange.js';
 import { nowSeconds, registerUser, startFederation } from '../lib/federation.js';
 import { rate, row } from '../lib/report.js';
-import { sampleMemory, sleep } from '../lib/processes.js';
+import { sampleMemory } from '../lib/processes.js';
 import { settings } from '../lib/settings.js';
 
 /** One-time prekeys of each kind each responder publishes before the run. */
 const PREKEYS = 10;
-const POLL_MS = 20;
+/** The longest one long-polling request waits at the node. */
+const WAIT_SECONDS = 30;
 
 async function until(check, deadline) {
   for (;;) {
     const value = await check();
     if (value) return value;
     if (Date.now() > deadline) throw new Error('an exchange did not complete within 60 s');
-    await sleep(POLL_MS);
   }
 }
 
-/** One complete exchange between `alice` and `bob` through their nodes. */
+/**
+ * One complete exchange between `alice` and `bob` through their nodes. Both follow it the way
+ * a client should: with long-polling requests, which the node answers when something changed.
+ */
 async function exchangeOnce(alice, bob) {
   const started = await startExchange(alice.ctx, bob.ks.address);
   const deadline = Date.now() + 60_000;
-  await until(async () => (await bob.client.inbox()).exchanges.some((e) => e.id === started.id), deadline);
+  await until(
+    async () => (await bob.client.inbox({ waitSeconds: WAIT_SECONDS })).exchanges.some((e) => e.id === started.id),
+    deadline,
+  );
   await acceptExchange(bob.ctx, started.id);
+  let known;
   const done = await until(async () => {
-    const s = await refreshExchange(alice.ctx, started.id);
+    const s = await refreshExchange(alice.ctx, started.id, { waitSeconds: WAIT_SECONDS, status: known });
     if (s.status === 'failed' || s.status === 'expired') throw new Error(`exchange ${s.status}: ${s.failureReason}`);
+    known = s.status;
     return s.status === 'confirmed' && s;
   }, deadline);
   return done;
@@ -185,7 +193,7 @@ export async function run() {
         peakRss: Math.max(peakA, peakB),
         notes:
           `${latencies.length} exchanges confirmed in ${elapsed.toFixed(1)} s (${lastResort} on last-resort keys); ` +
-          `clients poll every ${POLL_MS} ms; peak RSS node A ${(peakA / 2 ** 20).toFixed(0)} MB, node B ${(peakB / 2 ** 20).toFixed(0)} MB`,
+          `clients long-poll (wait up to ${WAIT_SECONDS} s); peak RSS node A ${(peakA / 2 ** 20).toFixed(0)} MB, node B ${(peakB / 2 ** 20).toFixed(0)} MB`,
       }),
     ];
   } finally {

@@ -1,24 +1,45 @@
-import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { ApiSignedRequest } from '../auth/api-signed-request.js';
 import { CurrentAccount, type AuthenticatedAccount } from '../auth/authenticated-account.js';
 import { ClientAuthGuard } from '../auth/client-auth.guard.js';
-import { ApiErrors, ApiZodBody, ApiZodResponse } from '../common/zod.js';
+import { ApiErrors, ApiZodBody, ApiZodResponse, parseWith } from '../common/zod.js';
 import {
   BlockListSchema,
   BlockRequestSchema,
   BundleRequestSchema,
   ConfirmExchangeRequestSchema,
+  EXCHANGE_STATUSES,
+  ExchangeQuerySchema,
   ExchangeStatusResponseSchema,
   ExchangeViewSchema,
+  InboxQuerySchema,
   InboxResponseSchema,
+  MAX_POLL_WAIT_SECONDS,
   StartExchangeRequestSchema,
   type ExchangeStatusResponse,
   type ExchangeView,
   type InboxResponse,
 } from '../protocol/exchange-api.js';
 import { PrekeyBundleSchema, type PrekeyBundle } from '../protocol/wire.js';
+import type { WaitRequest } from './exchange-signals.js';
 import { ExchangeService } from './exchange.service.js';
+
+const WAIT_QUERY = {
+  name: 'wait',
+  required: false,
+  description: `long polling: wait up to this many seconds (0-${MAX_POLL_WAIT_SECONDS}) for a change before answering`,
+  schema: { type: 'integer', minimum: 0, maximum: MAX_POLL_WAIT_SECONDS },
+} as const;
+
+/** The wait a request asked for, ended early when the client goes away. */
+function waitOf(seconds: number | undefined, reply: FastifyReply): WaitRequest {
+  if (!seconds) return { ms: 0 };
+  const gone = new AbortController();
+  reply.raw.once('close', () => gone.abort());
+  return { ms: seconds * 1000, signal: gone.signal };
+}
 
 /** The exchange as a local user drives it; every request is signed by the user (docs/protocol.md). */
 @ApiTags('exchanges')
@@ -54,21 +75,46 @@ export class ExchangeController {
   }
 
   @Get('exchanges/inbox')
-  @ApiOperation({ summary: 'Incoming exchanges waiting for an answer, oldest first' })
+  @ApiOperation({
+    summary: 'Incoming exchanges waiting for an answer, oldest first',
+    description: 'With `wait`, an empty inbox is answered when an exchange arrives or when the wait ends.',
+  })
+  @ApiQuery(WAIT_QUERY)
   @ApiSignedRequest()
   @ApiZodResponse(200, InboxResponseSchema)
-  async inbox(@CurrentAccount() account: AuthenticatedAccount): Promise<InboxResponse> {
-    return { exchanges: await this.exchanges.inbox(account) };
+  @ApiErrors(400)
+  async inbox(
+    @CurrentAccount() account: AuthenticatedAccount,
+    @Query() query: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<InboxResponse> {
+    const { wait } = parseWith(InboxQuerySchema, query);
+    return { exchanges: await this.exchanges.inbox(account, waitOf(wait, reply)) };
   }
 
   @Get('exchanges/:id')
   @ApiOperation({ summary: 'One exchange of the signer, with its messages and status' })
   @ApiParam({ name: 'id', description: 'the exchange id (22 base64url characters)' })
+  @ApiQuery(WAIT_QUERY)
+  @ApiQuery({
+    name: 'status',
+    required: false,
+    enum: EXCHANGE_STATUSES,
+    description:
+      'with `wait`: the status the client already knows; the answer comes when the status differs ' +
+      '(without it: once the exchange is confirmed, failed or expired)',
+  })
   @ApiSignedRequest()
   @ApiZodResponse(200, ExchangeViewSchema)
-  @ApiErrors(404)
-  get(@CurrentAccount() account: AuthenticatedAccount, @Param('id') id: string): Promise<ExchangeView> {
-    return this.exchanges.get(account, id);
+  @ApiErrors(400, 404)
+  get(
+    @CurrentAccount() account: AuthenticatedAccount,
+    @Param('id') id: string,
+    @Query() query: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ExchangeView> {
+    const { wait, status } = parseWith(ExchangeQuerySchema, query);
+    return this.exchanges.get(account, id, waitOf(wait, reply), status);
   }
 
   @Post('exchanges/:id/confirmation')

@@ -8,6 +8,7 @@ import { BlockRepository } from './block.repository.js';
 import { ExchangeController } from './exchange.controller.js';
 import { ExchangeRepository } from './exchange.repository.js';
 import { ExchangeService } from './exchange.service.js';
+import { ExchangeSignals } from './exchange-signals.js';
 import { FederationController } from './federation.controller.js';
 import { FederationInboundService } from './federation-inbound.service.js';
 import { OutboxRepository } from './outbox.repository.js';
@@ -27,6 +28,7 @@ import { OutboxWorker } from './outbox.worker.js';
     BlockRepository,
     OutboxRepository,
     OutboxWorker,
+    ExchangeSignals,
     Clock,
   ],
 })

@@ -49,6 +49,7 @@ import { FederationClient } from '../federation/federation.client.js';
 import { BlockRepository } from './block.repository.js';
 import { FEDERATION_CLAIM_PATH } from './federation-paths.js';
 import { ExchangeRepository, type ExchangeRow } from './exchange.repository.js';
+import { ExchangeSignals, NO_WAIT, type WaitRequest } from './exchange-signals.js';
 import { OutboxWorker } from './outbox.worker.js';
 
 /** Who delivered a message: another node (authenticated by the federation guard) or this node. */
@@ -60,6 +61,8 @@ export interface MessageOrigin {
 }
 
 const INBOX_LIMIT = 100;
+/** Statuses an exchange can still leave (a long poll without `status` waits while in one). */
+const UNSETTLED: ReadonlySet<ExchangeStatus> = new Set(['pending', 'delivered']);
 /** An initiation handed to the node must have been made recently (clock differences allowed). */
 const MAX_INITIATION_AGE_AT_START_SECONDS = 600;
 
@@ -73,6 +76,7 @@ export class ExchangeService {
     private readonly rateLimits: RateLimitService,
     private readonly federation: FederationClient,
     private readonly worker: OutboxWorker,
+    private readonly signals: ExchangeSignals,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -201,15 +205,37 @@ export class ExchangeService {
     return statusOf(stored);
   }
 
-  /** Incoming exchanges waiting for the user's answer. */
-  async inbox(account: AccountKey): Promise<ExchangeView[]> {
-    const rows = await this.exchanges.listInbox(account.id, this.clock.now(), INBOX_LIMIT);
-    return rows.map((r) => this.view(r));
+  /** Incoming exchanges waiting for the user's answer; with `wait`, an empty inbox waits for one to arrive. */
+  async inbox(account: AccountKey, wait: WaitRequest = NO_WAIT): Promise<ExchangeView[]> {
+    return this.signals.waitFor(
+      account.id,
+      async () => {
+        const rows = await this.exchanges.listInbox(account.id, this.clock.now(), INBOX_LIMIT);
+        return rows.map((r) => this.view(r));
+      },
+      (views) => views.length > 0,
+      wait,
+    );
   }
 
-  /** @throws KeyPearsError `not_found`. */
-  async get(account: AccountKey, exchangeId: string): Promise<ExchangeView> {
-    return this.view(await this.requireExchange(account, exchangeId));
+  /**
+   * One exchange of the user. With `wait`, answers when its status is no longer `unless`
+   * (without `unless`: once it is settled: confirmed, failed or expired), or when the wait ends.
+   *
+   * @throws KeyPearsError `not_found`.
+   */
+  async get(
+    account: AccountKey,
+    exchangeId: string,
+    wait: WaitRequest = NO_WAIT,
+    unless?: ExchangeStatus,
+  ): Promise<ExchangeView> {
+    return this.signals.waitFor(
+      account.id,
+      async () => this.view(await this.requireExchange(account, exchangeId)),
+      (view) => (unless === undefined ? !UNSETTLED.has(view.status) : view.status !== unless),
+      wait,
+    );
   }
 
   /**
@@ -349,6 +375,7 @@ export class ExchangeService {
       expiresAt: this.expiryOf(initiation),
       now: this.clock.now(),
     });
+    await this.signals.changed(recipient.id);
     return { exchangeId: stored.exchangeId, status: stored.status as ExchangeStatus };
   }
 
@@ -378,6 +405,7 @@ export class ExchangeService {
     if (!(await this.exchanges.confirm(row, confirmation, this.clock.now()))) {
       throw new KeyPearsError('conflict', 'the exchange is no longer waiting for a confirmation');
     }
+    await this.signals.changed(recipient.id);
     return { exchangeId: row.exchangeId, status: 'confirmed' };
   }
 

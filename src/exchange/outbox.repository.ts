@@ -25,6 +25,8 @@ export interface DueMessage {
   attempts: number;
   giveUpAt: Date;
   exchangeRowId: string | null;
+  /** The account whose exchange the message belongs to (its waiting requests are woken on a change). */
+  accountId: string | null;
 }
 
 interface DueRow {
@@ -35,6 +37,7 @@ interface DueRow {
   attempts: number;
   give_up_at: Date;
   exchange_row_id: string | null;
+  account_id: string | null;
 }
 
 /**
@@ -82,7 +85,8 @@ export class OutboxRepository {
          SET attempts = o.attempts + 1,
              next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000}::double precision)
         FROM due WHERE o.id = due.id
-      RETURNING o.id, o.kind, o.target_domain, o.payload, o.attempts, o.give_up_at, o.exchange_row_id`;
+      RETURNING o.id, o.kind, o.target_domain, o.payload, o.attempts, o.give_up_at, o.exchange_row_id,
+                (SELECT e.account_id FROM exchange e WHERE e.id = o.exchange_row_id) AS account_id`;
     return rows.map((r) => ({
       id: r.id,
       kind: r.kind as OutboxKind,
@@ -91,6 +95,7 @@ export class OutboxRepository {
       attempts: Number(r.attempts),
       giveUpAt: r.give_up_at,
       exchangeRowId: r.exchange_row_id,
+      accountId: r.account_id,
     }));
   }
 

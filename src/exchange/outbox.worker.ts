@@ -18,6 +18,7 @@ import { isKeyPearsError } from '../protocol/errors.js';
 import { FederationMessageSchema } from '../protocol/exchange-api.js';
 import { parseWire } from '../protocol/wire.js';
 import { FEDERATION_MESSAGES_PATH } from './federation-paths.js';
+import { ExchangeSignals } from './exchange-signals.js';
 import { ExchangeRepository } from './exchange.repository.js';
 import { OutboxRepository, type DueMessage } from './outbox.repository.js';
 
@@ -60,6 +61,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly outbox: OutboxRepository,
     private readonly exchanges: ExchangeRepository,
     private readonly federation: FederationClient,
+    private readonly signals: ExchangeSignals,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -127,6 +129,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
         signal: this.abort.signal,
       });
       await this.outbox.markDelivered(message, this.clock.now());
+      if (message.kind === 'initiation') await this.announce(message);
       return;
     } catch (e) {
       if (this.stopped) return; // aborted by shutdown: the lease brings it back
@@ -136,6 +139,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
       if (typeof peerCode === 'string' && PERMANENT_PEER_CODES.has(peerCode)) {
         this.logger.warn(`outbox message ${message.id} refused by ${message.targetDomain}: ${reason}`);
         await this.outbox.markFailed(message, now, `refused by the recipient's node: ${reason}`);
+        await this.announce(message);
         return;
       }
       const next = new Date(
@@ -144,10 +148,16 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
       if (next >= message.giveUpAt) {
         this.logger.warn(`outbox message ${message.id} to ${message.targetDomain} given up: ${reason}`);
         await this.outbox.markFailed(message, now, `not delivered before the delivery horizon: ${reason}`);
+        await this.announce(message);
         return;
       }
       await this.outbox.reschedule(message.id, next, reason);
     }
+  }
+
+  /** Wakes the requests waiting on the exchange the message changed. */
+  private async announce(message: DueMessage): Promise<void> {
+    if (message.accountId) await this.signals.changed(message.accountId);
   }
 }
 

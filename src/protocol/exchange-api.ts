@@ -69,6 +69,35 @@ export type ExchangeView = z.infer<typeof ExchangeViewSchema>;
 export const InboxResponseSchema = z.strictObject({ exchanges: z.array(ExchangeViewSchema).max(1000) });
 export type InboxResponse = z.infer<typeof InboxResponseSchema>;
 
+/** The longest a long-polling request may wait, in seconds. */
+export const MAX_POLL_WAIT_SECONDS = 30;
+
+/** `wait`: whole seconds from 0 to MAX_POLL_WAIT_SECONDS, as a query parameter (no sign, no fraction). */
+const WaitSecondsSchema = z
+  .string()
+  .regex(/^\d{1,2}$/, `wait must be a whole number of seconds from 0 to ${MAX_POLL_WAIT_SECONDS}`)
+  .transform(Number)
+  .refine(
+    (n) => n <= MAX_POLL_WAIT_SECONDS,
+    `wait must be a whole number of seconds from 0 to ${MAX_POLL_WAIT_SECONDS}`,
+  );
+
+/**
+ * `GET /api/v1/exchanges/inbox?wait=S`: with `wait`, an empty inbox is answered only when an
+ * exchange arrives or after S seconds (long polling).
+ */
+export const InboxQuerySchema = z.strictObject({ wait: WaitSecondsSchema.optional() });
+
+/**
+ * `GET /api/v1/exchanges/{id}?wait=S&status=X`: with `wait`, the answer comes when the
+ * exchange's status is no longer X (without `status`: once it is `confirmed`, `failed` or
+ * `expired`), or after S seconds, whichever is first.
+ */
+export const ExchangeQuerySchema = z.strictObject({
+  wait: WaitSecondsSchema.optional(),
+  status: z.enum(EXCHANGE_STATUSES).optional(),
+});
+
 /** `POST /api/v1/exchanges` and `.../confirmation` answer with the exchange's new state. */
 export const ExchangeStatusResponseSchema = z.strictObject({
   id: ExchangeIdSchema,

@@ -18,6 +18,8 @@ import {
   ExchangeStatusResponseSchema,
   ExchangeViewSchema,
   InboxResponseSchema,
+  MAX_POLL_WAIT_SECONDS,
+  type ExchangeStatus,
   type ExchangeStatusResponse,
   type ExchangeView,
   type InboxResponse,
@@ -148,14 +150,34 @@ export class NodeClient {
     return this.call('POST', '/api/v1/exchanges', { body: request, signed: true }, ExchangeStatusResponseSchema);
   }
 
-  /** `GET /api/v1/exchanges/inbox`. */
-  inbox(): Promise<InboxResponse> {
-    return this.call('GET', '/api/v1/exchanges/inbox', { signed: true }, InboxResponseSchema);
+  /**
+   * `GET /api/v1/exchanges/inbox`. With `waitSeconds` (up to 30), an empty inbox is answered
+   * when an exchange arrives or when the wait ends (long polling).
+   */
+  inbox(options: { waitSeconds?: number } = {}): Promise<InboxResponse> {
+    const wait = waitParam(options.waitSeconds);
+    return this.call(
+      'GET',
+      `/api/v1/exchanges/inbox${query({ wait })}`,
+      { signed: true, waitSeconds: wait },
+      InboxResponseSchema,
+    );
   }
 
-  /** `GET /api/v1/exchanges/{id}`. */
-  getExchange(id: string): Promise<ExchangeView> {
-    return this.call('GET', `/api/v1/exchanges/${encodeURIComponent(id)}`, { signed: true }, ExchangeViewSchema);
+  /**
+   * `GET /api/v1/exchanges/{id}`. With `waitSeconds` (up to 30), the node answers when the
+   * exchange's status is no longer `status` (without it: once confirmed, failed or expired),
+   * or when the wait ends (long polling).
+   */
+  getExchange(id: string, options: { waitSeconds?: number; status?: ExchangeStatus } = {}): Promise<ExchangeView> {
+    const wait = waitParam(options.waitSeconds);
+    const status = wait ? options.status : undefined;
+    return this.call(
+      'GET',
+      `/api/v1/exchanges/${encodeURIComponent(id)}${query({ wait, status })}`,
+      { signed: true, waitSeconds: wait },
+      ExchangeViewSchema,
+    );
   }
 
   /** `POST /api/v1/exchanges/{id}/confirmation`. */
@@ -178,19 +200,14 @@ export class NodeClient {
     return this.call('DELETE', `/api/v1/blocks/${encodeURIComponent(pattern)}`, { signed: true }, BlockListSchema);
   }
 
-  private async call(method: string, path: string, opts: { body?: unknown; signed: boolean }): Promise<unknown>;
+  private async call(method: string, path: string, opts: CallOptions): Promise<unknown>;
   private async call<T extends z.ZodType>(
     method: string,
     path: string,
-    opts: { body?: unknown; signed: boolean },
+    opts: CallOptions,
     schema: T,
   ): Promise<z.output<T>>;
-  private async call(
-    method: string,
-    path: string,
-    opts: { body?: unknown; signed: boolean },
-    schema?: z.ZodType,
-  ): Promise<unknown> {
+  private async call(method: string, path: string, opts: CallOptions, schema?: z.ZodType): Promise<unknown> {
     const url = `${this.baseUrl}${path}`;
     const body = opts.body === undefined ? undefined : utf8(JSON.stringify(opts.body));
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -217,7 +234,8 @@ export class NodeClient {
         headers,
         body,
         redirect: 'error',
-        signal: AbortSignal.timeout(this.timeoutMs),
+        // A long poll may take its whole wait before the node answers.
+        signal: AbortSignal.timeout(this.timeoutMs + (opts.waitSeconds ?? 0) * 1000),
       });
     } catch (e) {
       throw new KeyPearsError('node_unavailable', `cannot reach ${this.baseUrl}: ${(e as Error).message}`);
@@ -227,6 +245,28 @@ export class NodeClient {
     if (json === undefined) throw new KeyPearsError('invalid_response', `${method} ${path}: the node sent no JSON`);
     return schema ? parseWire(schema, json, 'invalid_response') : json;
   }
+}
+
+interface CallOptions {
+  body?: unknown;
+  signed: boolean;
+  /** The node may hold the answer this long (long polling). */
+  waitSeconds?: number;
+}
+
+/** A long poll's wait in whole seconds (0 to MAX_POLL_WAIT_SECONDS), or undefined for none. */
+function waitParam(seconds: number | undefined): number | undefined {
+  if (seconds === undefined) return undefined;
+  const whole = Math.max(0, Math.min(MAX_POLL_WAIT_SECONDS, Math.floor(seconds)));
+  return whole > 0 ? whole : undefined;
+}
+
+/** `?a=1&b=x` from the defined entries, or nothing. */
+function query(params: Record<string, string | number | undefined>): string {
+  const entries = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined);
+  return entries.length
+    ? `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)])).toString()}`
+    : '';
 }
 
 async function readJson(response: Response): Promise<unknown> {

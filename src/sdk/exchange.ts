@@ -170,12 +170,16 @@ export async function acceptExchange(ctx: ExchangeContext, id: string): Promise<
  * becomes `confirmed` only when the confirmation's MAC verifies with the locally derived key
  * (a MAC that does not verify makes it `failed`: the two sides hold different keys).
  */
-export async function refreshExchange(ctx: ExchangeContext, id: string): Promise<ExchangeSummary> {
+export async function refreshExchange(
+  ctx: ExchangeContext,
+  id: string,
+  wait: { waitSeconds?: number; status?: ExchangeStatus } = {},
+): Promise<ExchangeSummary> {
   const { ks, client } = ctx;
   const record = exchangesOf(ks).get(id);
   let view: ExchangeView;
   try {
-    view = await client.getExchange(id);
+    view = await client.getExchange(id, wait);
   } catch (e) {
     if (record && e instanceof KeyPearsError && e.code === 'not_found') return summary(record);
     throw e;
@@ -210,26 +214,46 @@ export async function refreshExchange(ctx: ExchangeContext, id: string): Promise
 
 export interface WaitOptions {
   timeoutMs: number;
-  /** Between two status checks; default 500 ms. */
+  /**
+   * The longest one request may wait at the node for a change (long polling); default 10 s,
+   * so that `onProgress` is called at least that often.
+   */
+  pollSeconds?: number;
+  /** The least time between two requests when a node answers without a change; default 500 ms. */
   intervalMs?: number;
   /** Called after every check (for a progress indicator). */
   onProgress?: (status: ExchangeSummary, elapsedMs: number) => void;
 }
 
-/** Follows an exchange until it is confirmed, failed or expired, or until the timeout. */
+const SETTLED: ReadonlySet<ExchangeStatus> = new Set(['confirmed', 'failed', 'expired']);
+
+/**
+ * Follows an exchange until it is confirmed, failed or expired, or until the timeout. Each
+ * request waits at the node until the status changes (long polling); a node that answers at
+ * once is asked again no sooner than `intervalMs` later.
+ */
 export async function waitForExchange(
   ctx: ExchangeContext,
   id: string,
   options: WaitOptions,
 ): Promise<ExchangeSummary> {
   const started = Date.now();
+  let known: ExchangeStatus | undefined;
   for (;;) {
-    const current = await refreshExchange(ctx, id);
+    const asked = Date.now();
+    // The first request reads the status; every later one waits for it to change.
+    const waitSeconds =
+      known === undefined
+        ? 0
+        : Math.min(options.pollSeconds ?? 10, Math.floor((options.timeoutMs - (asked - started)) / 1000));
+    const current = await refreshExchange(ctx, id, { waitSeconds, status: known });
     const elapsed = Date.now() - started;
     options.onProgress?.(current, elapsed);
-    if (current.status === 'confirmed' || current.status === 'failed' || current.status === 'expired') return current;
-    if (elapsed >= options.timeoutMs) return current;
-    await new Promise((r) => setTimeout(r, Math.min(options.intervalMs ?? 500, options.timeoutMs - elapsed)));
+    if (SETTLED.has(current.status) || elapsed >= options.timeoutMs) return current;
+    const unchanged = current.status === known;
+    known = current.status;
+    const pause = unchanged ? (options.intervalMs ?? 500) - (Date.now() - asked) : 0;
+    if (pause > 0) await new Promise((r) => setTimeout(r, Math.min(pause, options.timeoutMs - elapsed)));
   }
 }
 

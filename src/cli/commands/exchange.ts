@@ -9,6 +9,7 @@ import { parseDevFlag, type Env } from '../../config/config.js';
 import { parseAddress } from '../../protocol/address.js';
 import { fromB64u } from '../../protocol/encoding.js';
 import { KeyPearsError } from '../../protocol/errors.js';
+import { MAX_POLL_WAIT_SECONDS } from '../../protocol/exchange-api.js';
 import { identityFingerprint, safetyNumber } from '../../protocol/fingerprint.js';
 import { NodeClient } from '../../sdk/client.js';
 import {
@@ -43,6 +44,22 @@ export interface CommandResult {
 export const DEFAULT_WAIT_SECONDS = 120;
 const MAX_WAIT_SECONDS = 86_400;
 const SPINNER = ['-', '\\', '|', '/'];
+const SPINNER_MS = 250;
+
+/** Runs `work` while a progress line (`line()`, redrawn every SPINNER_MS) turns; silent with --json. */
+async function withProgress<T>(io: CommandIo, line: () => string, work: () => Promise<T>): Promise<T> {
+  if (io.json) return work();
+  let frame = 0;
+  const show = () => io.progress(`${SPINNER[frame++ % SPINNER.length]} ${line()}`);
+  show();
+  const timer = setInterval(show, SPINNER_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    io.progress('', true);
+  }
+}
 
 async function context(io: CommandIo): Promise<ExchangeContext> {
   const ks = await loadKeystore(io.home);
@@ -83,27 +100,18 @@ export async function exchangeStartCommand(
   address: string,
   options: { wait?: boolean; timeout?: string },
 ): Promise<CommandResult> {
-  const timeoutSeconds = options.timeout === undefined ? DEFAULT_WAIT_SECONDS : Number(options.timeout);
-  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_WAIT_SECONDS) {
-    throw new KeyPearsError(
-      'invalid_argument',
-      `--timeout must be a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}`,
-    );
-  }
+  const timeoutSeconds = seconds(options.timeout, '--timeout', DEFAULT_WAIT_SECONDS, 1);
   const ctx = await context(io);
   const startedAt = Date.now();
   let summary = await startExchange(ctx, address);
   if (options.wait) {
-    let frame = 0;
-    summary = await waitForExchange(ctx, summary.id, {
-      timeoutMs: timeoutSeconds * 1000,
-      onProgress: (s, elapsedMs) => {
-        if (io.json || s.status === 'confirmed') return;
-        const spin = SPINNER[frame++ % SPINNER.length];
-        io.progress(`${spin} waiting for ${s.peer} to accept: ${s.status} (${Math.round(elapsedMs / 1000)} s)`);
-      },
-    });
-    if (!io.json) io.progress('', true);
+    let latest = summary;
+    const waited = () => Math.round((Date.now() - startedAt) / 1000);
+    summary = await withProgress(
+      io,
+      () => `waiting for ${latest.peer} to accept: ${latest.status} (${waited()} s)`,
+      () => waitForExchange(ctx, summary.id, { timeoutMs: timeoutSeconds * 1000, onProgress: (s) => (latest = s) }),
+    );
   }
   const result = describe(summary);
   if (options.wait) {
@@ -124,10 +132,38 @@ export async function exchangeStartCommand(
   return result;
 }
 
-/** `inbox`. */
-export async function inboxCommand(io: CommandIo): Promise<CommandResult> {
+/** Whole seconds from 0 to MAX_WAIT_SECONDS, or the default. */
+function seconds(option: string | undefined, name: string, fallback: number, min: number): number {
+  const value = option === undefined ? fallback : Number(option);
+  if (!/^\d+$/.test(option ?? String(fallback)) || value < min || value > MAX_WAIT_SECONDS) {
+    throw new KeyPearsError(
+      'invalid_argument',
+      `${name} must be a whole number of seconds from ${min} to ${MAX_WAIT_SECONDS}`,
+    );
+  }
+  return value;
+}
+
+/** `inbox [--wait S]`: with --wait, an empty inbox is asked again until an exchange arrives or S seconds pass. */
+export async function inboxCommand(io: CommandIo, options: { wait?: string } = {}): Promise<CommandResult> {
+  const waitSeconds = seconds(options.wait, '--wait', 0, 0);
   const ctx = await context(io);
-  const { exchanges } = await ctx.client.inbox();
+  const deadline = Date.now() + waitSeconds * 1000;
+  const secondsLeft = () => Math.max(0, Math.floor((deadline - Date.now()) / 1000));
+  const ask = async () => {
+    for (;;) {
+      const asked = Date.now();
+      const left = secondsLeft();
+      const { exchanges } = await ctx.client.inbox({ waitSeconds: Math.min(left, MAX_POLL_WAIT_SECONDS) });
+      if (exchanges.length > 0 || left <= 1) return exchanges;
+      // A node that does not hold the request is asked again no more than twice a second.
+      await new Promise((r) => setTimeout(r, Math.max(0, 500 - (Date.now() - asked))));
+    }
+  };
+  const exchanges =
+    waitSeconds > 0
+      ? await withProgress(io, () => `waiting for an incoming exchange (${secondsLeft()} s left)`, ask)
+      : (await ctx.client.inbox()).exchanges;
   const rows = exchanges.map((e) => ({
     id: e.id,
     from: e.peer,
@@ -220,7 +256,11 @@ export function registerExchangeCommands(
   program
     .command('inbox')
     .description('incoming exchanges waiting for you')
-    .action(() => run((io) => inboxCommand(io)));
+    .option(
+      '--wait <seconds>',
+      'when there are none, wait up to this long for one to arrive (the node holds each request up to 30 s)',
+    )
+    .action((options: { wait?: string }) => run((io) => inboxCommand(io, options)));
   program
     .command('fingerprint <address>')
     .description('the safety number of you and another address, to compare out of band')

@@ -1,0 +1,125 @@
+/**
+ * Long polling of the exchange API: an inbox or exchange request with `wait` is answered when
+ * the user's exchanges change, on the node that made the change and, on a PostgreSQL server,
+ * on another replica of the same database (LISTEN/NOTIFY).
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { createNode, type RunningNode } from '../src/app.setup.js';
+import { PrismaService } from '../src/database/prisma.service.js';
+import { ExchangeSignals } from '../src/exchange/exchange-signals.js';
+import { signRequest } from '../src/protocol/http-signature.js';
+import { NodeClient } from '../src/sdk/client.js';
+import { acceptExchange, startExchange, waitForExchange } from '../src/sdk/exchange.js';
+import { eventually, exchangeUser, type ExchangeUser } from './support/exchange-users.js';
+import { startTestNode, type TestNode } from './support/test-node.js';
+
+let t: TestNode;
+let replica: RunningNode | undefined;
+let alice: ExchangeUser;
+let bob: ExchangeUser;
+
+beforeAll(async () => {
+  t = await startTestNode({ KEYPEARS_DOMAINS: 'a.test' });
+  if (!t.database.embedded) replica = await createNode({ ...t.config, port: 0 });
+  alice = await exchangeUser(t, 'alice@a.test', 5);
+  bob = await exchangeUser(t, 'bob@a.test', 5);
+});
+
+afterAll(async () => {
+  await replica?.close();
+  await t?.destroy();
+});
+
+/** Resolves once `n` requests wait on the node's signals. */
+const waitersOn = (signals: ExchangeSignals, n: number) =>
+  eventually(async () => (signals.waiting >= n ? true : undefined), 10_000, `${n} waiting request(s)`);
+
+/** Empties Bob's inbox, so that a long poll of it has something to wait for. */
+async function drainInbox(): Promise<void> {
+  for (const e of (await bob.client.inbox()).exchanges) await acceptExchange(bob.ctx, e.id);
+}
+
+describe('long polling', () => {
+  it('answers a waiting inbox request when an exchange arrives', async () => {
+    await drainInbox();
+    const signals = t.node.app.get(ExchangeSignals);
+    const inbox = bob.client.inbox({ waitSeconds: 30 });
+    await waitersOn(signals, 1);
+    const started = await startExchange(alice.ctx, 'bob@a.test');
+    const { exchanges } = await inbox;
+    expect(exchanges.map((e) => e.id)).toEqual([started.id]);
+    expect(signals.waiting).toBe(0);
+  });
+
+  it("answers a waiting exchange request when its status changes, and the SDK's wait follows it", async () => {
+    const started = await startExchange(alice.ctx, 'bob@a.test');
+    expect(started.status).toBe('delivered');
+    const signals = t.node.app.get(ExchangeSignals);
+    const view = alice.client.getExchange(started.id, { waitSeconds: 30, status: 'delivered' });
+    const followed = waitForExchange(alice.ctx, started.id, { timeoutMs: 60_000, pollSeconds: 30 });
+    await waitersOn(signals, 2);
+    await acceptExchange(bob.ctx, started.id);
+    expect((await view).status).toBe('confirmed');
+    expect((await followed).status).toBe('confirmed');
+  });
+
+  it('answers at once when the status already differs, and with the same status when the wait ends', async () => {
+    const started = await startExchange(alice.ctx, 'bob@a.test');
+    const differs = await alice.client.getExchange(started.id, { waitSeconds: 30, status: 'pending' });
+    expect(differs.status).toBe('delivered');
+    const unchanged = await alice.client.getExchange(started.id, { waitSeconds: 1, status: 'delivered' });
+    expect(unchanged.status).toBe('delivered');
+    await acceptExchange(bob.ctx, started.id);
+    await drainInbox();
+    expect((await bob.client.inbox({ waitSeconds: 1 })).exchanges).toEqual([]);
+  });
+
+  it('refuses a malformed wait or status with 400 invalid_request', async () => {
+    const get = async (path: string) => {
+      const url = `${t.config.publicUrl}${path}`;
+      const headers = signRequest({
+        method: 'GET',
+        targetUri: url,
+        body: undefined,
+        keyId: bob.ks.address,
+        secretKey: bob.ks.identitySecretKey,
+      });
+      const res = await fetch(`${t.url}${path}`, { headers });
+      return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code };
+    };
+    const bad = { status: 400, code: 'invalid_request' };
+    for (const query of ['wait=31', 'wait=-1', 'wait=1.5', 'wait=', 'wait=1&wait=2', 'soon=1']) {
+      expect(await get(`/api/v1/exchanges/inbox?${query}`)).toEqual(bad);
+    }
+    expect(await get('/api/v1/exchanges/AAAAAAAAAAAAAAAAAAAAAA?wait=1&status=done')).toEqual(bad);
+    expect(await get('/api/v1/exchanges/AAAAAAAAAAAAAAAAAAAAAA?wait=1&status=pending')).toEqual({
+      status: 404,
+      code: 'not_found',
+    });
+  });
+});
+
+describe('long polling across replicas', () => {
+  it('wakes a request waiting on another replica of the same database (LISTEN/NOTIFY)', async () => {
+    if (!replica) {
+      expect(t.database.embedded).toBe(true); // one process owns the embedded database: no replicas
+      return;
+    }
+    await drainInbox();
+    const bobId = (await t.node.app.get(PrismaService).account.findUniqueOrThrow({ where: { address: 'bob@a.test' } }))
+      .id;
+    const signals = replica!.app.get(ExchangeSignals);
+    const woken = jest.spyOn(signals as unknown as { wake(accountId: string): void }, 'wake');
+    const viaReplica = new NodeClient({
+      baseUrl: t.config.publicUrl,
+      allowInsecureHttp: true,
+      signer: { address: bob.ks.address, secretKey: bob.ks.identitySecretKey },
+      fetch: (input, init) => fetch(String(input).replace(t.config.publicUrl, replica!.url), init),
+    });
+    const inbox = viaReplica.inbox({ waitSeconds: 30 });
+    await waitersOn(signals, 1);
+    const started = await startExchange(alice.ctx, 'bob@a.test'); // stored by the first node
+    expect((await inbox).exchanges.map((e) => e.id)).toEqual([started.id]);
+    expect(woken).toHaveBeenCalledWith(bobId);
+  });
+});
