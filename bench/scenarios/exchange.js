@@ -16,7 +16,7 @@ import { identityFingerprint } from '../../dist/protocol/fingerprint.js';
 import { acceptExchange, refreshExchange, startExchange } from '../../dist/sdk/exchange.js';
 import { nowSeconds, registerUser, startFederation } from '../lib/federation.js';
 import { rate, row } from '../lib/report.js';
-import { sampleMemory } from '../lib/processes.js';
+import { readCpuMs, readCpuMsByName, readMachineBusyMs, sampleMemory } from '../lib/processes.js';
 import { settings } from '../lib/settings.js';
 
 /** One-time prekeys of each kind each responder publishes before the run. */
@@ -145,6 +145,30 @@ function cryptoBound(seconds) {
   return count / ((Date.now() - started) / 1000);
 }
 
+/** CPU time so far (ms) of the clients (this process), both nodes, the database and the machine. */
+function cpuNow(pidA, pidB) {
+  const usage = process.cpuUsage();
+  return {
+    clients: (usage.user + usage.system) / 1000,
+    a: readCpuMs(pidA),
+    b: readCpuMs(pidB),
+    database: readCpuMsByName('postgres'),
+    machine: readMachineBusyMs(),
+  };
+}
+
+/** Each part's CPU time over the window, as a share of one CPU (`0.85`). */
+function cpuShares(before, after, seconds) {
+  const share = (key) => (before[key] === undefined ? 'n/a' : ((after[key] - before[key]) / 1000 / seconds).toFixed(2));
+  return {
+    clients: share('clients'),
+    a: share('a'),
+    b: share('b'),
+    database: share('database'),
+    machine: share('machine'),
+  };
+}
+
 export async function run() {
   const pairs = settings.exchangeConcurrency;
   const federation = await startFederation([
@@ -162,6 +186,7 @@ export async function run() {
     // Warm-up: one exchange per pair, then the measured window.
     await Promise.all(alices.map((alice, i) => exchangeOnce(alice, bobs[i])));
     const memory = [sampleMemory(a.pid), sampleMemory(b.pid)];
+    const cpuBefore = cpuNow(a.pid, b.pid);
     const latencies = [];
     let lastResort = 0;
     const started = Date.now();
@@ -177,6 +202,7 @@ export async function run() {
       }),
     );
     const elapsed = (Date.now() - started) / 1000;
+    const cpu = cpuShares(cpuBefore, cpuNow(a.pid, b.pid), elapsed);
     const [peakA, peakB] = memory.map((m) => m.stop());
     latencies.sort((x, y) => x - y);
     const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
@@ -193,7 +219,9 @@ export async function run() {
         peakRss: Math.max(peakA, peakB),
         notes:
           `${latencies.length} exchanges confirmed in ${elapsed.toFixed(1)} s (${lastResort} on last-resort keys); ` +
-          `clients long-poll (wait up to ${WAIT_SECONDS} s); peak RSS node A ${(peakA / 2 ** 20).toFixed(0)} MB, node B ${(peakB / 2 ** 20).toFixed(0)} MB`,
+          `clients long-poll (wait up to ${WAIT_SECONDS} s); ` +
+          `CPU busy (share of one CPU): clients ${cpu.clients}, node A ${cpu.a}, node B ${cpu.b}, ` +
+          `database ${cpu.database}, whole machine ${cpu.machine} of 2 CPUs; peak RSS node A ${(peakA / 2 ** 20).toFixed(0)} MB, node B ${(peakB / 2 ** 20).toFixed(0)} MB`,
       }),
     ];
   } finally {

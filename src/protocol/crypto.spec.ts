@@ -322,6 +322,48 @@ describe('randomBytes', () => {
   });
 });
 
+describe('X25519 backends', () => {
+  it('agree with noble on random keys, keys with the high bit set, and every low-order point', async () => {
+    const { x25519 } = await import('@noble/curves/ed25519.js');
+    const nobleOrRefused = (secretKey: Uint8Array, u: Uint8Array) => {
+      try {
+        const shared = x25519.getSharedSecret(secretKey, u);
+        return shared.every((b) => b === 0) ? 'refused' : toHex(shared);
+      } catch {
+        return 'refused';
+      }
+    };
+    const ours = (secretKey: Uint8Array, u: Uint8Array) => {
+      try {
+        return toHex(x25519SharedSecret(secretKey, u));
+      } catch {
+        return 'refused';
+      }
+    };
+    const lowOrder = [
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+      '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    ].map(hex);
+    for (const u of lowOrder) expect(ours(x25519Keygen().secretKey, u)).toBe('refused');
+    for (let i = 0; i < 50; i++) {
+      const { secretKey } = x25519Keygen();
+      const u = x25519Keygen().publicKey;
+      if (i % 2) u[31] |= 0x80; // RFC 7748: the high bit is masked
+      expect(ours(secretKey, u)).toBe(nobleOrRefused(secretKey, u));
+    }
+    for (const u of lowOrder) {
+      const flipped = u.slice();
+      flipped[31] |= 0x80;
+      expect(ours(x25519Keygen().secretKey, flipped)).toBe('refused');
+    }
+  });
+});
+
 describe('Ed25519 backends', () => {
   it('sign the same bytes as noble', async () => {
     const { ed25519 } = await import('@noble/curves/ed25519.js');
