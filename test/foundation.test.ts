@@ -126,6 +126,22 @@ describe('GET /api/health and persistence', () => {
     }
   });
 
+  it('keeps running and serving when the server closes its connections', async () => {
+    if (!t.database.poolConfig || t.database.embedded) return; // the embedded database is private to the node
+    expect((await fetch(`${t.url}/api/v1/identities/nobody%40localhost`)).status).toBe(404); // pools hold idle connections now
+    const admin = new pg.Client(t.database.poolConfig);
+    await admin.connect();
+    const { rows } = await admin.query(
+      'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    await admin.end();
+    expect(rows[0].n).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 200)); // the closed connections' errors reach the pools
+    const res = await fetch(`${t.url}/api/health`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { database: { status: string } }).database.status).toBe('up');
+  });
+
   it('keeps serving after a restart on the same database', async () => {
     await t.restart();
     const res = await fetch(`${t.url}/api/health`);

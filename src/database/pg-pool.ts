@@ -10,6 +10,7 @@
  * embedded database serves all its socket connections from one backend, where the names of two
  * connections would collide, so there they are sent unnamed.
  */
+import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { DatabaseConnection } from './database-connection.js';
 
@@ -26,8 +27,20 @@ export const PG_POOL = Symbol('PG_POOL');
  */
 export const PG_ADMISSION_POOL = Symbol('PG_ADMISSION_POOL');
 
+const logger = new Logger('Database');
+
+/**
+ * An idle connection the server closes (a restart, an administrator's terminate, a dropped
+ * network) is reported on its pool; without a listener that report would end the process.
+ * The pool discards the connection and opens a new one when next needed.
+ */
+function keepAlive(pool: pg.Pool, name: string): pg.Pool {
+  pool.on('error', (e) => logger.warn(`${name} pool: an idle connection failed: ${e.message}`));
+  return pool;
+}
+
 export function createPgPool(connection: DatabaseConnection): pg.Pool {
-  const pool = new pg.Pool(connection.poolConfig);
+  const pool = keepAlive(new pg.Pool(connection.poolConfig), 'main');
   if (connection.embedded) {
     const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
     pool.query = ((config: unknown, ...rest: unknown[]) =>
@@ -38,7 +51,7 @@ export function createPgPool(connection: DatabaseConnection): pg.Pool {
 
 export function createAdmissionPool(connection: DatabaseConnection, main: pg.Pool): pg.Pool {
   if (connection.embedded) return main;
-  const pool = new pg.Pool(connection.poolConfig);
+  const pool = keepAlive(new pg.Pool(connection.poolConfig), 'admission');
   // Queued on the new connection ahead of any query the pool hands it.
   pool.on('connect', (client) => void client.query('SET synchronous_commit = off').catch(() => {}));
   return pool;
