@@ -302,6 +302,40 @@ describe('ML-KEM-768 (FIPS 203)', () => {
     expectCode(() => mlkem768Encapsulate(bad), 'invalid_key');
   });
 
+  it('checks keys as an encapsulation does: every coefficient, at its edge values, in either half of a byte triple', async () => {
+    const { ml_kem768 } = await import('@noble/post-quantum/ml-kem.js');
+    const nobleAccepts = (key: Uint8Array) => {
+      try {
+        ml_kem768.encapsulate(key, new Uint8Array(32));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const { publicKey } = mlkem768Keygen();
+    // Sets coefficient `c` (0..767) of the encoded vector to `value` (12 bits).
+    const withCoefficient = (c: number, value: number) => {
+      const key = publicKey.slice();
+      const i = Math.floor(c / 2) * 3;
+      if (c % 2 === 0) {
+        key[i] = value & 0xff;
+        key[i + 1] = (key[i + 1] & 0xf0) | (value >> 8);
+      } else {
+        key[i + 1] = (key[i + 1] & 0x0f) | ((value & 0x0f) << 4);
+        key[i + 2] = value >> 4;
+      }
+      return key;
+    };
+    const cases = [publicKey];
+    for (const c of [0, 1, 2, 3, 254, 255, 256, 511, 512, 766, 767]) {
+      for (const value of [0, 3328, 3329, 3330, 4095]) cases.push(withCoefficient(c, value));
+    }
+    for (let i = 0; i < 20; i++) cases.push(mlkem768Keygen().publicKey, randomBytes(MLKEM768_PUBLIC_KEY_LENGTH));
+    for (const key of cases) expect(isValidMlkem768PublicKey(key)).toBe(nobleAccepts(key));
+    expect(cases.filter((k) => isValidMlkem768PublicKey(k)).length).toBeGreaterThan(20);
+    expect(cases.filter((k) => !isValidMlkem768PublicKey(k)).length).toBeGreaterThan(20);
+  });
+
   it('answers a modified ciphertext with the implicit-rejection secret J(z || c)', () => {
     const { publicKey, secretKey } = mlkem768Keygen();
     const { cipherText, sharedSecret } = mlkem768Encapsulate(publicKey);

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import { ed25519Keygen, mlkem768Keygen, x25519Keygen } from './crypto.js';
+import { ed25519Keygen, mlkem768Keygen, x25519Keygen, x25519SharedSecret } from './crypto.js';
 import { fromHex, toHex } from './encoding.js';
 import {
   checkIdentityKey,
   checkKeyId,
   checkPrekeyPublicKey,
+  LOW_ORDER_X25519,
   PREKEY_KINDS,
   type PrekeyKind,
   prekeyStatement,
@@ -117,6 +118,15 @@ describe('checkPrekeyPublicKey', () => {
   ])('refuses the low-order X25519 point %s', (_, hex) => {
     const error = expectCode(() => checkPrekeyPublicKey('signed-prekey', fromHex(hex), 'signedPrekey'), 'invalid_key');
     expect(error.message).toMatch(/^signedPrekey is a low-order/);
+  });
+
+  it('knows every low-order key by its table: each entry gives an all-zero secret with any scalar', () => {
+    expect(LOW_ORDER_X25519.size).toBe(5);
+    for (const hex of LOW_ORDER_X25519) {
+      for (let i = 0; i < 3; i++) {
+        expectCode(() => x25519SharedSecret(x25519Keygen().secretKey, fromHex(hex)), 'invalid_key');
+      }
+    }
   });
 
   it.each([

@@ -16,9 +16,8 @@ import {
   isValidMlkem768PublicKey,
   MLKEM768_PUBLIC_KEY_LENGTH,
   X25519_KEY_LENGTH,
-  x25519SharedSecret,
 } from './crypto.js';
-import { lengthPrefixed } from './encoding.js';
+import { lengthPrefixed, toHex } from './encoding.js';
 import { KeyPearsError } from './errors.js';
 
 export const PREKEY_STATEMENT_CONTEXT = 'KeyPears/v1 prekey';
@@ -124,9 +123,7 @@ export function checkPrekeyPublicKey(kind: PrekeyKind, publicKey: Uint8Array, fi
     return;
   }
   if (!isCanonicalX25519(publicKey)) throw new KeyPearsError('invalid_key', `${field} is not a canonical X25519 key`);
-  try {
-    x25519SharedSecret(LOW_ORDER_PROBE, publicKey);
-  } catch {
+  if (LOW_ORDER_X25519.has(toHex(publicKey))) {
     throw new KeyPearsError('invalid_key', `${field} is a low-order X25519 point`);
   }
 }
@@ -208,7 +205,21 @@ export function checkKeyId(keyId: unknown, field: string): void {
 }
 
 /** Any clamped scalar maps exactly the low-order points to the all-zero output. */
-const LOW_ORDER_PROBE = new Uint8Array(32).fill(0x42);
+/**
+ * The canonical encodings (u < p) of every point of small order on Curve25519 and its twist:
+ * 0 (order 2), 1 (order 4), p - 1 (order 4 on the twist) and the two points of order 8; with
+ * any of them every shared secret is all zeros (RFC 7748 §6.1). The same list libsodium
+ * checks, less its non-canonical encodings, which isCanonicalX25519 refuses first. A table
+ * rather than a trial scalar multiplication, because a node checks every X25519 key it is
+ * handed; keys.spec.ts checks that each entry gives the all-zero secret.
+ */
+export const LOW_ORDER_X25519: ReadonlySet<string> = new Set([
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+]);
 /** 2^255 - 19, little-endian, the field modulus of Curve25519. */
 const P25519 = (1n << 255n) - 19n;
 
