@@ -159,7 +159,7 @@ export class KeysService {
    *   addresses of domains this node does not serve, and accounts without published prekeys).
    */
   async lookupPublicIdentity(address: string): Promise<PublicIdentity> {
-    return publicIdentity(await this.findComplete(parseAddress(address).canonical));
+    return publicIdentity(await this.findComplete(parseAddress(address)));
   }
 
   /**
@@ -199,8 +199,7 @@ export class KeysService {
     return bundle;
   }
 
-  private async findComplete(canonical: string): Promise<CompleteAccount> {
-    const { domain } = parseAddress(canonical);
+  private async findComplete({ canonical, domain }: Address): Promise<CompleteAccount> {
     if (!this.config.domains.includes(domain)) throw notFound();
     const account = await this.prekeys.findAccountByAddress(canonical);
     if (!account || !isComplete(account)) throw notFound();
