@@ -39,6 +39,18 @@ async function drainInbox(): Promise<void> {
   for (const e of (await bob.client.inbox()).exchanges) await acceptExchange(bob.ctx, e.id);
 }
 
+/** A GET signed by Bob, sent as given. */
+function signedGet(path: string, signal?: AbortSignal): Promise<Response> {
+  const headers = signRequest({
+    method: 'GET',
+    targetUri: `${t.config.publicUrl}${path}`,
+    body: undefined,
+    keyId: bob.ks.address,
+    secretKey: bob.ks.identitySecretKey,
+  });
+  return fetch(`${t.url}${path}`, { headers, signal });
+}
+
 describe('long polling', () => {
   it('answers a waiting inbox request when an exchange arrives', async () => {
     await drainInbox();
@@ -76,15 +88,7 @@ describe('long polling', () => {
 
   it('refuses a malformed wait or status with 400 invalid_request', async () => {
     const get = async (path: string) => {
-      const url = `${t.config.publicUrl}${path}`;
-      const headers = signRequest({
-        method: 'GET',
-        targetUri: url,
-        body: undefined,
-        keyId: bob.ks.address,
-        secretKey: bob.ks.identitySecretKey,
-      });
-      const res = await fetch(`${t.url}${path}`, { headers });
+      const res = await signedGet(path);
       return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code };
     };
     const bad = { status: 400, code: 'invalid_request' };
@@ -96,6 +100,17 @@ describe('long polling', () => {
       status: 404,
       code: 'not_found',
     });
+  });
+
+  it('stops waiting when the client goes away', async () => {
+    await drainInbox();
+    const signals = t.node.app.get(ExchangeSignals);
+    const gone = new AbortController();
+    const request = signedGet('/api/v1/exchanges/inbox?wait=30', gone.signal).catch((e: Error) => e.name);
+    await waitersOn(signals, 1);
+    gone.abort();
+    expect(await request).toBe('AbortError');
+    await eventually(async () => (signals.waiting === 0 ? true : undefined), 10_000, 'the wait to end');
   });
 });
 
