@@ -12,6 +12,7 @@ import { signRequest } from '../src/protocol/http-signature.js';
 import { NodeClient } from '../src/sdk/client.js';
 import { acceptExchange, startExchange, waitForExchange } from '../src/sdk/exchange.js';
 import { eventually, exchangeUser, type ExchangeUser } from './support/exchange-users.js';
+import { queryDatabase } from './support/test-database.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
 let t: TestNode;
@@ -120,26 +121,65 @@ describe('long polling', () => {
 });
 
 describe('long polling across replicas', () => {
-  it('wakes a request waiting on another replica of the same database (LISTEN/NOTIFY)', async () => {
-    if (!replica) {
-      expect(t.database.embedded).toBe(true); // one process owns the embedded database: no replicas
-      return;
-    }
-    await drainInbox();
-    const bobId = (await t.node.app.get(PrismaService).account.findUniqueOrThrow({ where: { address: 'bob@a.test' } }))
-      .id;
-    const signals = replica!.app.get(ExchangeSignals);
-    const woken = jest.spyOn(signals as unknown as { wake(accountId: string): void }, 'wake');
-    const viaReplica = new NodeClient({
+  /** Bob's client, talking to the replica (as a load balancer could send him there). */
+  const viaReplica = () =>
+    new NodeClient({
       baseUrl: t.config.publicUrl,
       allowInsecureHttp: true,
       signer: { address: bob.ks.address, secretKey: bob.ks.identitySecretKey },
       fetch: (input, init) => fetch(String(input).replace(t.config.publicUrl, replica!.url), init),
     });
-    const inbox = viaReplica.inbox({ waitSeconds: 30 });
-    await waitersOn(signals, 1);
-    const started = await startExchange(alice.ctx, 'bob@a.test'); // stored by the first node
-    expect((await inbox).exchanges.map((e) => e.id)).toEqual([started.id]);
-    expect(woken).toHaveBeenCalledWith(bobId);
+
+  /** Bob waits on the replica while Alice's exchange is stored by the first node; the replica must be woken by NOTIFY. */
+  async function wakeAcrossReplicas(): Promise<void> {
+    await drainInbox();
+    const bobId = (await t.node.app.get(PrismaService).account.findUniqueOrThrow({ where: { address: 'bob@a.test' } }))
+      .id;
+    const signals = replica!.app.get(ExchangeSignals);
+    const woken = jest.spyOn(signals as unknown as { wake(accountId: string): void }, 'wake');
+    try {
+      const inbox = viaReplica().inbox({ waitSeconds: 30 });
+      await waitersOn(signals, 1);
+      const started = await startExchange(alice.ctx, 'bob@a.test');
+      expect((await inbox).exchanges.map((e) => e.id)).toEqual([started.id]);
+      expect(woken).toHaveBeenCalledWith(bobId);
+    } finally {
+      woken.mockRestore();
+    }
+  }
+
+  /** Backends of this test database that listen for exchange changes (one per node process). */
+  async function listeners(): Promise<number[]> {
+    const rows = await queryDatabase<{ pid: number }>(
+      t.database.poolConfig!,
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN keypears_exchanges'",
+    );
+    return rows.map((r) => r.pid);
+  }
+
+  it('wakes a request waiting on another replica of the same database (LISTEN/NOTIFY)', async () => {
+    if (!replica) {
+      expect(t.database.embedded).toBe(true); // one process owns the embedded database: no replicas
+      return;
+    }
+    await wakeAcrossReplicas();
+  });
+
+  it('listens again after its listening connection is closed', async () => {
+    if (!replica) return; // no listening connection on the embedded database
+    const before = await listeners();
+    expect(before).toHaveLength(2);
+    await queryDatabase(t.database.poolConfig!, 'SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [
+      before,
+    ]);
+    await eventually(
+      async () => {
+        const now = await listeners();
+        return now.length === 2 && now.every((pid) => !before.includes(pid)) ? true : undefined;
+      },
+      15_000,
+      'both nodes listening on new connections',
+    );
+    await wakeAcrossReplicas();
   });
 });

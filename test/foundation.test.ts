@@ -2,11 +2,12 @@
  * The node's HTTP surface end to end: a real node on a fresh database, driven over HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { blake3 } from '../src/protocol/crypto.js';
 import { toHex, utf8 } from '../src/protocol/encoding.js';
+import { queryDatabase } from './support/test-database.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 import { expectErrorResponse } from './support/expect-error.js';
+import { registerUser } from './support/test-users.js';
 
 let t: TestNode;
 
@@ -115,10 +116,10 @@ describe('GET /api/health and persistence', () => {
 
   it('records the applied migrations the way Prisma Migrate does', async () => {
     if (!t.database.poolConfig) return; // the embedded database is private to the node
-    const client = new pg.Client(t.database.poolConfig);
-    await client.connect();
-    const { rows } = await client.query('SELECT migration_name, checksum, finished_at FROM "_prisma_migrations"');
-    await client.end();
+    const rows = await queryDatabase(
+      t.database.poolConfig,
+      'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations"',
+    );
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) {
       expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
@@ -128,13 +129,15 @@ describe('GET /api/health and persistence', () => {
 
   it('keeps running and serving when the server closes its connections', async () => {
     if (!t.database.poolConfig || t.database.embedded) return; // the embedded database is private to the node
-    expect((await fetch(`${t.url}/api/v1/identities/nobody%40localhost`)).status).toBe(404); // pools hold idle connections now
-    const admin = new pg.Client(t.database.poolConfig);
-    await admin.connect();
-    const { rows } = await admin.query(
+    // Both pools hold idle connections now: the main one from a lookup, the admission one from
+    // a signed request's nonce. A pool reports a closed idle connection as an error event.
+    expect((await fetch(`${t.url}/api/v1/identities/nobody%40localhost`)).status).toBe(404);
+    const user = await registerUser(t, 'pat@localhost', 0);
+    await user.client.getAccount();
+    const rows = await queryDatabase(
+      t.database.poolConfig,
       'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
     );
-    await admin.end();
     expect(rows[0].n).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 200)); // the closed connections' errors reach the pools
     const res = await fetch(`${t.url}/api/health`);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/database/embedded-database.js';
 import { migrate, MIGRATIONS_DIR } from '../src/database/migrator.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { createTestDatabase, queryDatabase, type TestDatabase } from './support/test-database.js';
 
 let db: TestDatabase;
 let embedded: EmbeddedDatabase | undefined;
@@ -31,16 +31,11 @@ afterAll(async () => {
 });
 
 async function appliedNames(): Promise<string[]> {
-  const client = new pg.Client(poolConfig);
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ migration_name: string }>(
-      'SELECT migration_name FROM "_prisma_migrations" ORDER BY migration_name',
-    );
-    return rows.map((r) => r.migration_name);
-  } finally {
-    await client.end();
-  }
+  const rows = await queryDatabase<{ migration_name: string }>(
+    poolConfig,
+    'SELECT migration_name FROM "_prisma_migrations" ORDER BY migration_name',
+  );
+  return rows.map((r) => r.migration_name);
 }
 
 describe('migrate', () => {
@@ -53,16 +48,11 @@ describe('migrate', () => {
   });
 
   it('keeps rate-limit counters, and only them, in an unlogged table', async () => {
-    const client = new pg.Client(poolConfig);
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ relname: string }>(
-        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relpersistence = 'u' ORDER BY relname",
-      );
-      expect(rows.map((r) => r.relname)).toEqual(['rate_limit']);
-    } finally {
-      await client.end();
-    }
+    const rows = await queryDatabase<{ relname: string }>(
+      poolConfig,
+      "SELECT relname FROM pg_class WHERE relkind = 'r' AND relpersistence = 'u' ORDER BY relname",
+    );
+    expect(rows.map((r) => r.relname)).toEqual(['rate_limit']);
   });
 
   it('is a no-op on an up-to-date database', async () => {
@@ -104,10 +94,7 @@ describe('migrate', () => {
       'CREATE TABLE "half_done" ("id" INT); SELECT no_such_function();',
     );
     await expect(migrate(poolConfig, () => {}, dir)).rejects.toMatchObject({ code: 'migration_failed' });
-    const client = new pg.Client(poolConfig);
-    await client.connect();
-    const { rows } = await client.query("SELECT to_regclass('half_done') AS t");
-    await client.end();
+    const rows = await queryDatabase(poolConfig, "SELECT to_regclass('half_done') AS t");
     expect(rows[0].t).toBeNull();
     expect(await appliedNames()).not.toContain('29991231000001_broken');
     await rm(dir, { recursive: true, force: true });

@@ -26,6 +26,7 @@ import {
   ConfirmationMessageSchema,
   ConfirmExchangeRequestSchema,
   InitiationMessageSchema,
+  isSettled,
   StartExchangeRequestSchema,
   type ConfirmationMessage,
   type ExchangeStatus,
@@ -61,8 +62,6 @@ export interface MessageOrigin {
 }
 
 const INBOX_LIMIT = 100;
-/** Statuses an exchange can still leave (a long poll without `status` waits while in one). */
-const UNSETTLED: ReadonlySet<ExchangeStatus> = new Set(['pending', 'delivered']);
 /** An initiation handed to the node must have been made recently (clock differences allowed). */
 const MAX_INITIATION_AGE_AT_START_SECONDS = 600;
 
@@ -233,7 +232,7 @@ export class ExchangeService {
     return this.signals.waitFor(
       account.id,
       async () => this.view(await this.requireExchange(account, exchangeId)),
-      (view) => (unless === undefined ? !UNSETTLED.has(view.status) : view.status !== unless),
+      (view) => (unless === undefined ? isSettled(view.status) : view.status !== unless),
       wait,
     );
   }

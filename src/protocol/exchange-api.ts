@@ -22,6 +22,9 @@ import {
 /** States of an exchange (docs/protocol.md, "State machine"). */
 export const EXCHANGE_STATUSES = ['pending', 'delivered', 'confirmed', 'failed', 'expired'] as const;
 export type ExchangeStatus = (typeof EXCHANGE_STATUSES)[number];
+
+/** True for the statuses an exchange never leaves: `confirmed`, `failed` and `expired`. */
+export const isSettled = (status: ExchangeStatus): boolean => status !== 'pending' && status !== 'delivered';
 export type ExchangeRole = 'initiator' | 'responder';
 
 // --- Client -> own node ------------------------------------------------------------------

@@ -13,7 +13,7 @@ import {
   verifyConfirmation,
   type ResponderKeys,
 } from '../protocol/exchange.js';
-import type { ExchangeStatus, ExchangeView } from '../protocol/exchange-api.js';
+import { isSettled, type ExchangeStatus, type ExchangeView } from '../protocol/exchange-api.js';
 import { decodePublicIdentity } from '../protocol/wire.js';
 import type { NodeClient } from './client.js';
 import type { StoredExchange, UsedOneTimeKeys } from './exchange-record.js';
@@ -225,8 +225,6 @@ export interface WaitOptions {
   onProgress?: (status: ExchangeSummary, elapsedMs: number) => void;
 }
 
-const SETTLED: ReadonlySet<ExchangeStatus> = new Set(['confirmed', 'failed', 'expired']);
-
 /**
  * Follows an exchange until it is confirmed, failed or expired, or until the timeout. Each
  * request waits at the node until the status changes (long polling); a node that answers at
@@ -249,12 +247,35 @@ export async function waitForExchange(
     const current = await refreshExchange(ctx, id, { waitSeconds, status: known });
     const elapsed = Date.now() - started;
     options.onProgress?.(current, elapsed);
-    if (SETTLED.has(current.status) || elapsed >= options.timeoutMs) return current;
+    if (isSettled(current.status) || elapsed >= options.timeoutMs) return current;
     const unchanged = current.status === known;
     known = current.status;
-    const pause = unchanged ? (options.intervalMs ?? 500) - (Date.now() - asked) : 0;
-    if (pause > 0) await new Promise((r) => setTimeout(r, Math.min(pause, options.timeoutMs - elapsed)));
+    if (unchanged) await pauseAfter(asked, options.intervalMs, started + options.timeoutMs);
   }
+}
+
+/**
+ * Incoming exchanges waiting for an answer; when there are none, waits up to `timeoutMs` for
+ * one to arrive, each request held by the node until one does (long polling). A node that
+ * answers at once is asked again no sooner than `intervalMs` (default 500 ms) later.
+ */
+export async function waitForInbox(
+  client: NodeClient,
+  options: { timeoutMs: number; intervalMs?: number },
+): Promise<ExchangeView[]> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const asked = Date.now();
+    const { exchanges } = await client.inbox({ waitSeconds: Math.floor((deadline - asked) / 1000) });
+    if (exchanges.length > 0 || Date.now() >= deadline - 1000) return exchanges;
+    await pauseAfter(asked, options.intervalMs, deadline);
+  }
+}
+
+/** Sleeps out what is left of `intervalMs` (default 500) since `askedAt`, never past `deadline`. */
+async function pauseAfter(askedAt: number, intervalMs = 500, deadline: number): Promise<void> {
+  const pause = Math.min(intervalMs - (Date.now() - askedAt), deadline - Date.now());
+  if (pause > 0) await new Promise((r) => setTimeout(r, pause));
 }
 
 /**

@@ -40,6 +40,21 @@ async function ensureTemplate(template: string): Promise<void> {
   await writeFile(ready, '');
 }
 
+/** Runs one statement on a connection of its own (outside any node's pools) and returns its rows. */
+export async function queryDatabase<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  config: pg.ClientConfig,
+  text: string,
+  values?: unknown[],
+): Promise<R[]> {
+  const client = new pg.Client(config);
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 export interface TestDatabase {
   config: { databaseUrl: string | undefined; dataDir: string };
   /** For tests that talk to the database directly (only on PostgreSQL servers). */
@@ -64,10 +79,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     };
   }
   const name = `kp_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  await queryDatabase({ connectionString: serverUrl }, `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
@@ -77,10 +89,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     poolConfig: { connectionString: databaseUrl },
     embedded: false,
     async drop() {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
+      await queryDatabase({ connectionString: serverUrl }, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -9,7 +9,6 @@ import { parseDevFlag, type Env } from '../../config/config.js';
 import { parseAddress } from '../../protocol/address.js';
 import { fromB64u } from '../../protocol/encoding.js';
 import { KeyPearsError } from '../../protocol/errors.js';
-import { MAX_POLL_WAIT_SECONDS } from '../../protocol/exchange-api.js';
 import { identityFingerprint, safetyNumber } from '../../protocol/fingerprint.js';
 import { NodeClient } from '../../sdk/client.js';
 import {
@@ -18,6 +17,7 @@ import {
   refreshExchange,
   startExchange,
   waitForExchange,
+  waitForInbox,
   type ExchangeContext,
   type ExchangeSummary,
 } from '../../sdk/exchange.js';
@@ -149,20 +149,14 @@ export async function inboxCommand(io: CommandIo, options: { wait?: string } = {
   const waitSeconds = seconds(options.wait, '--wait', 0, 0);
   const ctx = await context(io);
   const deadline = Date.now() + waitSeconds * 1000;
-  const secondsLeft = () => Math.max(0, Math.floor((deadline - Date.now()) / 1000));
-  const ask = async () => {
-    for (;;) {
-      const asked = Date.now();
-      const left = secondsLeft();
-      const { exchanges } = await ctx.client.inbox({ waitSeconds: Math.min(left, MAX_POLL_WAIT_SECONDS) });
-      if (exchanges.length > 0 || left <= 1) return exchanges;
-      // A node that does not hold the request is asked again no more than twice a second.
-      await new Promise((r) => setTimeout(r, Math.max(0, 500 - (Date.now() - asked))));
-    }
-  };
+  const secondsLeft = () => Math.max(0, Math.round((deadline - Date.now()) / 1000));
   const exchanges =
     waitSeconds > 0
-      ? await withProgress(io, () => `waiting for an incoming exchange (${secondsLeft()} s left)`, ask)
+      ? await withProgress(
+          io,
+          () => `waiting for an incoming exchange (${secondsLeft()} s left)`,
+          () => waitForInbox(ctx.client, { timeoutMs: waitSeconds * 1000 }),
+        )
       : (await ctx.client.inbox()).exchanges;
   const rows = exchanges.map((e) => ({
     id: e.id,
