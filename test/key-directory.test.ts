@@ -10,6 +10,7 @@ import { PrismaService } from '../src/database/prisma.service.js';
 import { ed25519Keygen, mlkem768Keygen, x25519Keygen } from '../src/protocol/crypto.js';
 import { toB64u, utf8 } from '../src/protocol/encoding.js';
 import { signRequest } from '../src/protocol/http-signature.js';
+import { parseAddress } from '../src/protocol/address.js';
 import { signPrekey, type PrekeyKind } from '../src/protocol/keys.js';
 import { decodeBundle, decodePublicIdentity, type PublicKeyRecord } from '../src/protocol/wire.js';
 import { KeysService } from '../src/keys/keys.service.js';
@@ -331,9 +332,9 @@ describe('claim', () => {
 
   it('is the service federation uses', async () => {
     const keys = t.node.app.get(KeysService);
-    const identity = await keys.lookupPublicIdentity('dave@a.example');
+    const identity = await keys.lookupPublicIdentity(parseAddress('dave@a.example'));
     expect(identity.address).toBe('dave@a.example');
-    const bundle = await keys.claimBundle('dave@a.example', {
+    const bundle = await keys.claimBundle(parseAddress('dave@a.example'), {
       address: 'remote@elsewhere.example',
       source: 'node:elsewhere',
     });

@@ -1,6 +1,8 @@
 import { Controller, Get, Ip, Param } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ParsePipe } from '../common/parse.pipe.js';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
+import { parseAddress, type Address } from '../protocol/address.js';
 import { ResolveResponseSchema, ResolveService, type ResolveResponse } from './resolve.service.js';
 
 @ApiTags('discovery')
@@ -18,7 +20,10 @@ export class ResolveController {
   @ApiParam({ name: 'address', example: 'bob@example.com' })
   @ApiZodResponse(200, ResolveResponseSchema)
   @ApiErrors(400, 404, 429, 502, 503, 504)
-  resolve(@Param('address') address: string, @Ip() source: string): Promise<ResolveResponse> {
+  resolve(
+    @Param('address', new ParsePipe(parseAddress)) address: Address,
+    @Ip() source: string,
+  ): Promise<ResolveResponse> {
     return this.resolver.resolve(address, source);
   }
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { KeysService } from '../keys/keys.service.js';
-import { parseAddress } from '../protocol/address.js';
+import type { Address } from '../protocol/address.js';
 import { PublicIdentitySchema, type PublicIdentity } from '../protocol/wire.js';
 import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
 import { DiscoveryService } from './discovery.service.js';
@@ -22,7 +22,7 @@ export const ResolveResponseSchema = z.object({
 });
 export type ResolveResponse = z.infer<typeof ResolveResponseSchema>;
 
-/** "Which node serves this address, and what is its public identity?" (SPEC §1). */
+/** "Which node serves this address, and what is its public identity?" (docs/discovery.md, "Resolve API"). */
 @Injectable()
 export class ResolveService {
   constructor(
@@ -34,15 +34,16 @@ export class ResolveService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async resolve(input: string, source: string): Promise<ResolveResponse> {
-    const { canonical, domain } = parseAddress(input);
+  /** @param source the asking client's IP address, charged for the outbound work a remote address needs. */
+  async resolve(address: Address, source: string): Promise<ResolveResponse> {
+    const { canonical, domain } = address;
     if (this.discovery.isLocalDomain(domain)) {
       return {
         address: canonical,
         node: this.config.publicUrl,
         local: true,
         discovery: { method: 'local', cached: false, stale: false },
-        identity: await this.keys.lookupPublicIdentity(canonical),
+        identity: await this.keys.lookupPublicIdentity(address),
       };
     }
     // Anyone may ask, so outbound work (DNS, node documents, identity fetches) is charged to

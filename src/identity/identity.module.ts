@@ -5,12 +5,13 @@ import { AccountModule } from './account.module.js';
 import { IdentityController } from './identity.controller.js';
 import { InviteRepository } from './invite.repository.js';
 import { InviteService } from './invite.service.js';
+import { RegistrationLimitGuard } from './registration-limit.guard.js';
 import { RegistrationService } from './registration.service.js';
 
 @Module({
   imports: [AccountModule, RateLimitModule],
   controllers: [IdentityController],
-  providers: [RegistrationService, InviteService, InviteRepository, Clock],
+  providers: [RegistrationService, RegistrationLimitGuard, InviteService, InviteRepository, Clock],
   exports: [InviteService],
 })
 export class IdentityModule {}

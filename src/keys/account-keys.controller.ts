@@ -3,10 +3,30 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiSignedRequest } from '../auth/api-signed-request.js';
 import { CurrentAccount, type AuthenticatedAccount } from '../auth/authenticated-account.js';
 import { ClientAuthGuard } from '../auth/client-auth.guard.js';
+import { parseKeyMaterial } from '../common/key-material.js';
+import { ParsePipe } from '../common/parse.pipe.js';
 import { ApiErrors, ApiZodBody, ApiZodResponse } from '../common/zod.js';
 import { AccountStatusSchema, type AccountStatus } from '../protocol/client-api.js';
-import { PrekeyUploadSchema } from '../protocol/wire.js';
+import { KeyPearsError } from '../protocol/errors.js';
+import { MAX_PREKEYS_PER_UPLOAD, PrekeyUploadSchema, type PrekeyUpload } from '../protocol/wire.js';
 import { KeysService } from './keys.service.js';
+
+/**
+ * A prekey upload: a batch over the limit is 413 `payload_too_large` (before the schema, which
+ * would call it malformed), keys of the wrong shape 422 (`parseKeyMaterial`).
+ */
+function parsePrekeyUpload(body: unknown): PrekeyUpload {
+  for (const field of ['oneTimePrekeys', 'pqOneTimePrekeys'] as const) {
+    const batch = (body as Record<string, unknown> | null)?.[field];
+    if (Array.isArray(batch) && batch.length > MAX_PREKEYS_PER_UPLOAD) {
+      throw new KeyPearsError(
+        'payload_too_large',
+        `${field}: at most ${MAX_PREKEYS_PER_UPLOAD} keys per upload, got ${batch.length}`,
+      );
+    }
+  }
+  return parseKeyMaterial(PrekeyUploadSchema, body);
+}
 
 @ApiTags('accounts')
 @Controller('api/v1/accounts/me')
@@ -31,7 +51,10 @@ export class AccountKeysController {
   @ApiZodBody(PrekeyUploadSchema)
   @ApiZodResponse(200, AccountStatusSchema)
   @ApiErrors(400, 409, 413, 415, 422)
-  publish(@CurrentAccount() account: AuthenticatedAccount, @Body() body: unknown): Promise<AccountStatus> {
-    return this.keys.publish(account, body);
+  publish(
+    @CurrentAccount() account: AuthenticatedAccount,
+    @Body(new ParsePipe(parsePrekeyUpload)) upload: PrekeyUpload,
+  ): Promise<AccountStatus> {
+    return this.keys.publish(account, upload);
   }
 }

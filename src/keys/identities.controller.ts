@@ -3,9 +3,14 @@ import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiSignedRequest } from '../auth/api-signed-request.js';
 import { AdmissionLimits } from '../auth/admission-limits.js';
 import { ClientAuthGuard } from '../auth/client-auth.guard.js';
+import { ParsePipe } from '../common/parse.pipe.js';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
+import { parseAddress, type Address } from '../protocol/address.js';
 import { PrekeyBundleSchema, PublicIdentitySchema, type PrekeyBundle, type PublicIdentity } from '../protocol/wire.js';
 import { clientClaimLimits, KeysService } from './keys.service.js';
+
+/** The `:address` parameter, in any spelling an address has (answers use the canonical one). */
+const AddressParam = new ParsePipe(parseAddress);
 
 @ApiTags('identities')
 @Controller('api/v1/identities')
@@ -19,7 +24,7 @@ export class IdentitiesController {
   @ApiParam({ name: 'address', example: 'alice@example.com' })
   @ApiZodResponse(200, PublicIdentitySchema)
   @ApiErrors(400, 404)
-  lookup(@Param('address') address: string): Promise<PublicIdentity> {
+  lookup(@Param('address', AddressParam) address: Address): Promise<PublicIdentity> {
     return this.keys.lookupPublicIdentity(address);
   }
 
@@ -34,7 +39,7 @@ export class IdentitiesController {
   @ApiSignedRequest()
   @ApiZodResponse(200, PrekeyBundleSchema)
   @ApiErrors(400, 404, 429)
-  claim(@Param('address') address: string): Promise<PrekeyBundle> {
+  claim(@Param('address', AddressParam) address: Address): Promise<PrekeyBundle> {
     return this.keys.claimCountedBundle(address);
   }
 }
