@@ -1,9 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module.js';
 import type { AppConfig } from '../config/config.js';
 import { ConfigModule } from '../config/config.module.js';
 import type { DatabaseConnection } from '../database/database-connection.js';
 import { DatabaseModule } from '../database/database.module.js';
-import { IdentityModule } from '../identity/identity.module.js';
 import { NodeKeysModule } from '../node-keys/node-keys.module.js';
 
 /** The services operator commands use, without the HTTP server. */
@@ -12,7 +12,7 @@ export class AdminModule {
   static forRoot(config: AppConfig, connection: DatabaseConnection): DynamicModule {
     return {
       module: AdminModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(connection), IdentityModule, NodeKeysModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(connection), AccountsModule, NodeKeysModule],
     };
   }
 }

@@ -1,6 +1,6 @@
 /** `admin invite create --domain D [--ttl 7d] [--json]`: mint a single-use registration invite. */
 import { Command, InvalidArgumentError } from 'commander';
-import { InviteService, MAX_INVITE_TTL_SECONDS } from '../identity/invite.service.js';
+import { InviteService, MAX_INVITE_TTL_SECONDS } from '../accounts/invite.service.js';
 import { withAdminContext } from './admin-context.js';
 import type { AdminIo } from './admin-io.js';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Clock } from '../common/clock.js';
 import type { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
+import type { DirectoryService } from '../directory/directory.service.js';
 import { parseAddress } from '../protocol/address.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import type { AppConfig } from '../config/config.js';
-import type { KeysService } from '../keys/keys.service.js';
 import type { PublicIdentity } from '../protocol/wire.js';
 import type { DiscoveryClient } from './discovery.client.js';
 import type { DiscoveryService, ResolvedDomain } from './discovery.service.js';
@@ -37,7 +37,7 @@ function resolver(maxAgeSeconds: number | undefined, limit = 1000) {
   } as unknown as RateLimitService;
   const service = new ResolveService(
     discovery,
-    {} as KeysService,
+    {} as DirectoryService,
     new RemoteIdentityCache(clock as unknown as Clock),
     client,
     rateLimits,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { KeysService } from '../keys/keys.service.js';
+import { DirectoryService } from '../directory/directory.service.js';
 import type { Address } from '../protocol/address.js';
 import { PublicIdentitySchema, type PublicIdentity } from '../protocol/wire.js';
 import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
@@ -27,7 +27,7 @@ export type ResolveResponse = z.infer<typeof ResolveResponseSchema>;
 export class ResolveService {
   constructor(
     private readonly discovery: DiscoveryService,
-    private readonly keys: KeysService,
+    private readonly directory: DirectoryService,
     private readonly remoteIdentities: RemoteIdentityCache,
     @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
     private readonly rateLimits: RateLimitService,
@@ -43,7 +43,7 @@ export class ResolveService {
         node: this.config.publicUrl,
         local: true,
         discovery: { method: 'local', cached: false, stale: false },
-        identity: await this.keys.lookupPublicIdentity(address),
+        identity: await this.directory.lookupPublicIdentity(address),
       };
     }
     // Anyone may ask, so outbound work (DNS, node documents, identity fetches) is charged to

@@ -5,12 +5,12 @@
  * other nodes make of local addresses on behalf of their users.
  */
 import { Inject, Injectable } from '@nestjs/common';
+import type { AccountKey } from '../accounts/account.repository.js';
 import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { DirectoryService } from '../directory/directory.service.js';
 import { FederationClient } from '../federation/federation.client.js';
 import type { FederationOrigin } from '../federation/federation.guard.js';
-import type { AccountKey } from '../identity/account.repository.js';
-import { KeysService } from '../keys/keys.service.js';
 import { parseAddress } from '../protocol/address.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import type { FederationClaimRequest } from '../protocol/exchange-api.js';
@@ -20,7 +20,7 @@ import { FEDERATION_CLAIM_PATH } from './federation-paths.js';
 @Injectable()
 export class BundleBrokerService {
   constructor(
-    private readonly keys: KeysService,
+    private readonly directory: DirectoryService,
     private readonly rateLimits: RateLimitService,
     private readonly federation: FederationClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -38,7 +38,7 @@ export class BundleBrokerService {
     const target = parseAddress(address);
     const { domain } = target;
     if (this.config.domains.includes(domain)) {
-      return this.keys.claimBundle(target, { address: account.address, source });
+      return this.directory.claimBundle(target, { address: account.address, source });
     }
     // The peer limits per requester too; this keeps one local user from spending this node's budget there.
     await this.rateLimits.consume(
@@ -81,6 +81,6 @@ export class BundleBrokerService {
     if (parseAddress(requester).domain !== origin.domain) {
       throw new KeyPearsError('origin_not_authorized', `the request acts for ${origin.domain}, not for ${requester}`);
     }
-    return this.keys.claimBundle(parseAddress(address), { address: requester, source: `node:${origin.node}` });
+    return this.directory.claimBundle(parseAddress(address), { address: requester, source: `node:${origin.node}` });
   }
 }

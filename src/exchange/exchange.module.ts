@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { Clock } from '../common/clock.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
+import { DirectoryModule } from '../directory/directory.module.js';
 import { FederationModule } from '../federation/federation.module.js';
-import { KeysModule } from '../keys/keys.module.js';
 import { BlockController } from './blocks/block.controller.js';
 import { BlockRepository } from './blocks/block.repository.js';
 import { BlockService } from './blocks/block.service.js';
@@ -24,7 +24,7 @@ import { OutboxWorker } from './outbox/outbox.worker.js';
  * through ExchangeWaiters), blocks, and the outbox that delivers messages to other nodes.
  */
 @Module({
-  imports: [AuthModule, KeysModule, RateLimitModule, FederationModule],
+  imports: [AuthModule, DirectoryModule, RateLimitModule, FederationModule],
   controllers: [ExchangeController, BlockController, FederationController],
   providers: [
     ExchangeService,

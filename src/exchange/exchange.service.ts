@@ -9,10 +9,10 @@
  * delivery worker to carry to the peer's node.
  */
 import { Inject, Injectable } from '@nestjs/common';
+import { AccountRepository, type AccountKey } from '../accounts/account.repository.js';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { AccountRepository, type AccountKey } from '../identity/account.repository.js';
-import { KeysService } from '../keys/keys.service.js';
+import { DirectoryService } from '../directory/directory.service.js';
 import { parseAddress } from '../protocol/address.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { EXCHANGE_MAX_FUTURE_SECONDS, verifyConfirmationSignature } from '../protocol/exchange.js';
@@ -44,7 +44,7 @@ export class ExchangeService {
   constructor(
     private readonly exchanges: ExchangeRepository,
     private readonly accounts: AccountRepository,
-    private readonly keys: KeysService,
+    private readonly directory: DirectoryService,
     private readonly inbound: InboundExchangeService,
     private readonly worker: OutboxWorker,
     private readonly waiters: ExchangeWaiters,
@@ -73,12 +73,14 @@ export class ExchangeService {
     if (initiation.createdAt < nowSeconds - MAX_INITIATION_AGE_AT_START_SECONDS) {
       throw new KeyPearsError('invalid_exchange', 'the initiation is too old; start a new exchange');
     }
-    const initiatorIdentity = await this.keys.lookupPublicIdentity(parseAddress(self.address)).catch((e: unknown) => {
-      if (e instanceof KeyPearsError && e.code === 'not_found') {
-        throw new KeyPearsError('conflict', 'publish your prekeys before starting an exchange');
-      }
-      throw e;
-    });
+    const initiatorIdentity = await this.directory
+      .lookupPublicIdentity(parseAddress(self.address))
+      .catch((e: unknown) => {
+        if (e instanceof KeyPearsError && e.code === 'not_found') {
+          throw new KeyPearsError('conflict', 'publish your prekeys before starting an exchange');
+        }
+        throw e;
+      });
     const message: InitiationMessage = { type: 'initiation', initiation, initiatorIdentity, responderPrekeys };
     const toDomain = parseAddress(initiation.to).domain;
     const row = {

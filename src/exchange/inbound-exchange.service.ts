@@ -10,11 +10,11 @@
  * the request carrying it the federation guard: `origin` is the authenticated sending node.
  */
 import { Inject, Injectable } from '@nestjs/common';
+import { AccountRepository, type LocalAccount } from '../accounts/account.repository.js';
 import { Clock } from '../common/clock.js';
 import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { FederationOrigin } from '../federation/federation.guard.js';
-import { AccountRepository, type LocalAccount } from '../identity/account.repository.js';
 import { parseAddress } from '../protocol/address.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { EXCHANGE_MAX_FUTURE_SECONDS, verifyConfirmationSignature } from '../protocol/exchange.js';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { AccountKey } from '../../accounts/account.repository.js';
 import { Clock } from '../../common/clock.js';
-import type { AccountKey } from '../../identity/account.repository.js';
 import { KeyPearsError } from '../../protocol/errors.js';
 import type { BlockList } from '../../protocol/exchange-api.js';
 import { BlockRepository } from './block.repository.js';

@@ -7,7 +7,7 @@ import { ParsePipe } from '../common/parse.pipe.js';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
 import { parseAddress, type Address } from '../protocol/address.js';
 import { PrekeyBundleSchema, PublicIdentitySchema, type PrekeyBundle, type PublicIdentity } from '../protocol/wire.js';
-import { clientClaimLimits, KeysService } from './keys.service.js';
+import { clientClaimLimits, DirectoryService } from './directory.service.js';
 
 /** The `:address` parameter, in any spelling an address has (answers use the canonical one). */
 const AddressParam = new ParsePipe(parseAddress);
@@ -15,7 +15,7 @@ const AddressParam = new ParsePipe(parseAddress);
 @ApiTags('identities')
 @Controller('api/v1/identities')
 export class IdentitiesController {
-  constructor(private readonly keys: KeysService) {}
+  constructor(private readonly directory: DirectoryService) {}
 
   @Get(':address')
   // Resolving nodes may keep the verified answer this long (docs/discovery.md).
@@ -25,7 +25,7 @@ export class IdentitiesController {
   @ApiZodResponse(200, PublicIdentitySchema)
   @ApiErrors(400, 404)
   lookup(@Param('address', AddressParam) address: Address): Promise<PublicIdentity> {
-    return this.keys.lookupPublicIdentity(address);
+    return this.directory.lookupPublicIdentity(address);
   }
 
   @Post(':address/claim')
@@ -40,6 +40,6 @@ export class IdentitiesController {
   @ApiZodResponse(200, PrekeyBundleSchema)
   @ApiErrors(400, 404, 429)
   claim(@Param('address', AddressParam) address: Address): Promise<PrekeyBundle> {
-    return this.keys.claimCountedBundle(address);
+    return this.directory.claimCountedBundle(address);
   }
 }

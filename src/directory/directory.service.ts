@@ -4,11 +4,11 @@
  * federation layer serves to other nodes.
  */
 import { Inject, Injectable } from '@nestjs/common';
+import type { AccountKey } from '../accounts/account.repository.js';
 import type { AdmissionLimitsOf } from '../auth/admission-limits.js';
 import { Clock } from '../common/clock.js';
 import { RateLimitService, type RateLimitedBucket } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import type { AccountKey } from '../identity/account.repository.js';
 import { isValidAddress, parseAddress, type Address } from '../protocol/address.js';
 import type { AccountStatus } from '../protocol/client-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
@@ -74,7 +74,7 @@ type CompleteAccount = DirectoryAccount & {
 const isComplete = (a: DirectoryAccount): a is CompleteAccount => a.signedPrekey !== null && a.pqLastResort !== null;
 
 @Injectable()
-export class KeysService {
+export class DirectoryService {
   constructor(
     private readonly prekeys: PrekeyRepository,
     private readonly rateLimits: RateLimitService,

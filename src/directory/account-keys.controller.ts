@@ -9,7 +9,7 @@ import { ApiErrors, ApiZodBody, ApiZodResponse } from '../common/zod.js';
 import { AccountStatusSchema, type AccountStatus } from '../protocol/client-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { MAX_PREKEYS_PER_UPLOAD, PrekeyUploadSchema, type PrekeyUpload } from '../protocol/wire.js';
-import { KeysService } from './keys.service.js';
+import { DirectoryService } from './directory.service.js';
 
 /**
  * A prekey upload: a batch over the limit is 413 `payload_too_large` (before the schema, which
@@ -32,14 +32,14 @@ function parsePrekeyUpload(body: unknown): PrekeyUpload {
 @Controller('api/v1/accounts/me')
 @UseGuards(ClientAuthGuard)
 export class AccountKeysController {
-  constructor(private readonly keys: KeysService) {}
+  constructor(private readonly directory: DirectoryService) {}
 
   @Get()
   @ApiOperation({ summary: 'The signer’s account: remaining one-time prekeys and current long-lived keys' })
   @ApiSignedRequest()
   @ApiZodResponse(200, AccountStatusSchema)
   status(@CurrentAccount() account: AuthenticatedAccount): Promise<AccountStatus> {
-    return this.keys.status(account);
+    return this.directory.status(account);
   }
 
   @Post('prekeys')
@@ -55,6 +55,6 @@ export class AccountKeysController {
     @CurrentAccount() account: AuthenticatedAccount,
     @Body(new ParsePipe(parsePrekeyUpload)) upload: PrekeyUpload,
   ): Promise<AccountStatus> {
-    return this.keys.publish(account, upload);
+    return this.directory.publish(account, upload);
   }
 }

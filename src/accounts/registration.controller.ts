@@ -10,7 +10,7 @@ import { RegistrationService } from './registration.service.js';
 
 @ApiTags('accounts')
 @Controller('api/v1/accounts')
-export class IdentityController {
+export class RegistrationController {
   constructor(private readonly registration: RegistrationService) {}
 
   @Post()
