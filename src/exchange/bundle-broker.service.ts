@@ -77,7 +77,7 @@ export class BundleBrokerService {
    * @throws KeyPearsError `origin_not_authorized` (the requester is not of the origin's
    *   domain), `not_found`, `rate_limited`.
    */
-  claimForNode(origin: FederationOrigin, { requester, address }: FederationClaimRequest): Promise<PrekeyBundle> {
+  async claimForNode(origin: FederationOrigin, { requester, address }: FederationClaimRequest): Promise<PrekeyBundle> {
     if (parseAddress(requester).domain !== origin.domain) {
       throw new KeyPearsError('origin_not_authorized', `the request acts for ${origin.domain}, not for ${requester}`);
     }

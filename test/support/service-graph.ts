@@ -1,0 +1,77 @@
+/**
+ * The middle test tier: the node's modules as Nest builds them, on a fresh test database
+ * (embedded, or on the PostgreSQL server of DATABASE_URL), without HTTP and with a clock the
+ * test moves. The application is compiled but not started: no timers run (the outbox worker
+ * does a round when the test calls `drain()`), no listening connection is opened.
+ */
+import { Test } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
+import { Clock } from '../../src/common/clock.js';
+import { loadConfig, type AppConfig } from '../../src/config/config.js';
+import { ConfigModule } from '../../src/config/config.module.js';
+import { openDatabase } from '../../src/database/database-connection.js';
+import { DatabaseModule } from '../../src/database/database.module.js';
+import { PG_POOL } from '../../src/database/pg-pool.js';
+import type pg from 'pg';
+import { MovableClock } from './movable-clock.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export interface ServiceGraph {
+  module: TestingModule;
+  config: AppConfig;
+  clock: MovableClock;
+  database: TestDatabase;
+  /** Runs a statement on the node's own pool (to set up what another replica would have done). */
+  query(text: string, values?: unknown[]): Promise<pg.QueryResultRow[]>;
+  close(): Promise<void>;
+}
+
+export interface ServiceGraphOptions {
+  /** Feature modules to build (their imports come with them). */
+  imports: NonNullable<Parameters<typeof Test.createTestingModule>[0]['imports']>;
+  /** Environment as the node reads it (KEYPEARS_DOMAINS, limits, ...). */
+  env?: Record<string, string>;
+  /** Providers replaced by values, e.g. the client for other nodes. */
+  overrides?: Array<[token: unknown, value: unknown]>;
+  /** Where the clock starts. */
+  start: Date;
+}
+
+export async function startServiceGraph(options: ServiceGraphOptions): Promise<ServiceGraph> {
+  const database = await createTestDatabase();
+  const config: AppConfig = {
+    ...loadConfig({ KEYPEARS_DEV: '1', LOG_LEVEL: 'silent', ...options.env }),
+    ...database.config,
+  };
+  const connection = await openDatabase(config);
+  const clock = new MovableClock(options.start);
+  try {
+    let builder = Test.createTestingModule({
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(connection), ...options.imports],
+    })
+      .overrideProvider(Clock)
+      .useValue(clock);
+    for (const [token, value] of options.overrides ?? []) {
+      builder = builder.overrideProvider(token as never).useValue(value);
+    }
+    const module = await builder.setLogger(silentLogger).compile();
+    return {
+      module,
+      config,
+      clock,
+      database,
+      query: async (text, values) => (await module.get<pg.Pool>(PG_POOL).query(text, values)).rows,
+      async close() {
+        await module.close();
+        await connection.close();
+        await database.drop();
+      },
+    };
+  } catch (e) {
+    await connection.close();
+    await database.drop();
+    throw e;
+  }
+}
+
+const silentLogger = { log() {}, error() {}, warn() {}, debug() {}, verbose() {}, fatal() {} };
