@@ -10,7 +10,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { AccountsModule } from '../../src/accounts/accounts.module.js';
 import { DirectoryModule } from '../../src/directory/directory.module.js';
-import { DirectoryService } from '../../src/directory/directory.service.js';
 import { BlockService } from '../../src/exchange/blocks/block.service.js';
 import { BundleBrokerService } from '../../src/exchange/bundle-broker.service.js';
 import { ExchangeModule } from '../../src/exchange/exchange.module.js';
@@ -20,41 +19,40 @@ import { ExchangeWaiters } from '../../src/exchange/exchange-waiters.js';
 import { InboundExchangeService } from '../../src/exchange/inbound-exchange.service.js';
 import { FederationClient } from '../../src/federation/federation.client.js';
 import type { FederationOrigin } from '../../src/federation/federation.guard.js';
-import { parseAddress } from '../../src/protocol/address.js';
 import { fromB64u, toB64u } from '../../src/protocol/encoding.js';
-import { initiateExchange } from '../../src/protocol/exchange.js';
 import type { InitiationMessage } from '../../src/protocol/exchange-api.js';
 import {
   decodeBundle,
   type ExchangeConfirmation,
   type ExchangeInitiation,
-  type PrekeyBundle,
   type PublicKeyRecord,
 } from '../../src/protocol/wire.js';
 import type { Keystore } from '../../src/sdk/keystore.js';
 import { expectAsyncCode } from '../support/expect-error.js';
-import { initiationMessage, initiatorKeys, publishedAs, remoteUser, type RemoteUser } from '../support/remote-user.js';
+import { initiationMessage, publishedAs, remoteUser, type RemoteUser } from '../support/remote-user.js';
 import { startServiceGraph, type ServiceGraph } from '../support/service-graph.js';
-import { confirmationBy, localUser, signedConfirmation, type LocalUser } from '../support/service-users.js';
+import {
+  bundleOf,
+  confirmationBy,
+  localUser,
+  signedConfirmation,
+  startsExchange,
+  type LocalUser,
+} from '../support/service-users.js';
 
 const ORIGIN_LIMIT = 5;
 const PAIR_LIMIT = 2;
 const CLAIM_PAIR_LIMIT = 3;
 const CLAIM_SOURCE_LIMIT = 5;
 const TTL_SECONDS = 7 * 86_400;
-const DAY_MS = 86_400_000;
-/** Thirty seconds into a day: no minute or hour window is about to end. */
-const FIRST_DAY = Date.UTC(2031, 0, 1, 0, 0, 30);
 
 let graph: ServiceGraph;
 let inbound: InboundExchangeService;
 let exchanges: ExchangeService;
 let repository: ExchangeRepository;
-let directory: DirectoryService;
 let waiters: ExchangeWaiters;
 let bob: LocalUser;
 let carol: LocalUser;
-let day = 0;
 let serial = 0;
 
 /** Delivery to other nodes is not what these tests look at (no outbox round runs here). */
@@ -76,14 +74,13 @@ beforeAll(async () => {
       KEYPEARS_EXCHANGE_TTL_SECONDS: String(TTL_SECONDS),
     },
     overrides: [[FederationClient, federation]],
-    start: new Date(FIRST_DAY),
+    start: new Date(Date.UTC(2031, 0, 1)),
   });
   const get = graph.module.get.bind(graph.module);
-  [inbound, exchanges, repository, directory, waiters] = [
+  [inbound, exchanges, repository, waiters] = [
     get(InboundExchangeService),
     get(ExchangeService),
     get(ExchangeRepository),
-    get(DirectoryService),
     get(ExchangeWaiters),
   ];
   [bob, carol] = [await localUser(graph, 'bob@b.test', 100), await localUser(graph, 'carol@b.test', 5)];
@@ -94,7 +91,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  graph.clock.set(FIRST_DAY + ++day * 10 * DAY_MS);
+  graph.freshDay();
   jest.restoreAllMocks();
 });
 
@@ -105,12 +102,8 @@ const originOf = (domain = 'a.test'): FederationOrigin => ({ node: `https://kp${
 const sender = (domain = 'a.test', name = 'alice'): RemoteUser =>
   remoteUser(`${name}${++serial}@${domain}`, `https://kp.${domain}`, now());
 
-/** A bundle of a local user, as the sender's node would have claimed it (counted on a source of its own). */
-const bundleOf = (user: LocalUser, requester: string): Promise<PrekeyBundle> =>
-  directory.claimBundle(parseAddress(user.ks.address), { address: requester, source: `node:fixture-${++serial}` });
-
 async function initiation(from: RemoteUser, to: LocalUser = bob, createdAt = now()): Promise<InitiationMessage> {
-  return initiationMessage(from, await bundleOf(to, from.ks.address), createdAt).message;
+  return initiationMessage(from, await bundleOf(graph, to, from.ks.address), createdAt).message;
 }
 
 const rows = async (exchangeId: string) =>
@@ -164,7 +157,7 @@ describe('an initiation from another node', () => {
     const first = await initiation(alice);
     await inbound.receiveInitiation(first, originOf());
     const id = first.initiation.exchangeId;
-    const other = initiationMessage(alice, await bundleOf(bob, alice.ks.address), now(), id).message;
+    const other = initiationMessage(alice, await bundleOf(graph, bob, alice.ks.address), now(), id).message;
     await expectAsyncCode(inbound.receiveInitiation(other, originOf()), 'conflict');
     expect((await repository.find(bob.key.id, id))!.initiation).toEqual(first.initiation);
   });
@@ -172,7 +165,7 @@ describe('an initiation from another node', () => {
   it('refuses the id of an exchange the recipient started (conflict)', async () => {
     const alice = sender();
     const { exchangeId } = await bobStarts(alice);
-    const reply = initiationMessage(alice, await bundleOf(bob, alice.ks.address), now(), exchangeId).message;
+    const reply = initiationMessage(alice, await bundleOf(graph, bob, alice.ks.address), now(), exchangeId).message;
     await expectAsyncCode(inbound.receiveInitiation(reply, originOf()), 'conflict');
     expect((await repository.find(bob.key.id, exchangeId))!.role).toBe('initiator');
   });
@@ -311,7 +304,7 @@ describe('the signatures inside an initiation', () => {
     expect(named.initiation.oneTimePrekeyId).toBe(oneTimePrekey!.id);
     await refused({ ...named, responderPrekeys: withoutOneTime }, 'invalid_exchange');
 
-    const bundle = await bundleOf(bob, alice.ks.address);
+    const bundle = await bundleOf(graph, bob, alice.ks.address);
     const { oneTimePrekey: unused, ...noOneTime } = bundle;
     const unnamed = initiationMessage(alice, noOneTime, now()).message;
     expect(unnamed.initiation.oneTimePrekeyId).toBeUndefined();
@@ -351,14 +344,8 @@ describe('the signatures inside an initiation', () => {
 
 /** Bob starts an exchange with a user of another node (queued for delivery). */
 async function bobStarts(peer: RemoteUser): Promise<{ exchangeId: string; initiation: ExchangeInitiation }> {
-  const bundle = peer.bundle();
-  const { initiation: started } = initiateExchange({
-    self: initiatorKeys(bob.ks),
-    peerBundle: decodeBundle(bundle, bundle.address),
-    createdAt: now(),
-  });
-  expect((await exchanges.start(bob.key, { initiation: started, bundle })).status).toBe('pending');
-  return { exchangeId: started.exchangeId, initiation: started };
+  const initiation = await startsExchange(graph, bob, peer);
+  return { exchangeId: initiation.exchangeId, initiation };
 }
 
 describe('a confirmation from another node', () => {

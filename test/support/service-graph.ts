@@ -21,6 +21,12 @@ export interface ServiceGraph {
   config: AppConfig;
   clock: MovableClock;
   database: TestDatabase;
+  /**
+   * Moves the clock to 30 s into a day no test has used yet, ten days past the last one: fixed
+   * rate-limit windows start afresh there and none is about to end, and what earlier tests left
+   * behind has long expired.
+   */
+  freshDay(): void;
   /** Runs a statement on the node's own pool (to set up what another replica would have done). */
   query(text: string, values?: unknown[]): Promise<pg.QueryResultRow[]>;
   close(): Promise<void>;
@@ -33,7 +39,7 @@ export interface ServiceGraphOptions {
   env?: Record<string, string>;
   /** Providers replaced by values, e.g. the client for other nodes. */
   overrides?: Array<[token: unknown, value: unknown]>;
-  /** Where the clock starts. */
+  /** The day the clock starts on (its first `freshDay()` is ten days later). */
   start: Date;
 }
 
@@ -44,7 +50,9 @@ export async function startServiceGraph(options: ServiceGraphOptions): Promise<S
     ...database.config,
   };
   const connection = await openDatabase(config);
+  const firstDay = Math.floor(options.start.getTime() / DAY_MS) * DAY_MS;
   const clock = new MovableClock(options.start);
+  let days = 0;
   try {
     let builder = Test.createTestingModule({
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(connection), ...options.imports],
@@ -60,6 +68,7 @@ export async function startServiceGraph(options: ServiceGraphOptions): Promise<S
       config,
       clock,
       database,
+      freshDay: () => clock.set(firstDay + ++days * 10 * DAY_MS + 30_000),
       query: async (text, values) => (await module.get<pg.Pool>(PG_POOL).query(text, values)).rows,
       async close() {
         await module.close();
@@ -74,4 +83,5 @@ export async function startServiceGraph(options: ServiceGraphOptions): Promise<S
   }
 }
 
+const DAY_MS = 86_400_000;
 const silentLogger = { log() {}, error() {}, warn() {}, debug() {}, verbose() {}, fatal() {} };
