@@ -18,7 +18,7 @@ import { OutboxRepository } from './outbox/outbox.repository.js';
 import { OutboxWorker } from './outbox/outbox.worker.js';
 
 /**
- * The exchange (docs/protocol.md, sections 7, 9 and 10), split along the trust boundary:
+ * The exchange (docs/protocol.md §7, §9, §10), split along the trust boundary:
  * what a foreign node may make this node store (InboundExchangeService), prekey bundles for
  * exchanges (BundleBrokerService), a local user's side (ExchangeService, with long polling
  * through ExchangeWaiters), blocks, and the outbox that delivers messages to other nodes.

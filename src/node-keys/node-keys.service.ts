@@ -34,8 +34,7 @@ const published = (k: StoredNodeKey): NodeKey => ({
 });
 
 /**
- * The node's Ed25519 signing keys (docs/discovery.md, "The node document"; docs/operators.md,
- * "The node signing key"): created on first start, kept in the database (shared by replicas),
+ * The node's Ed25519 signing keys (docs/discovery.md §1, docs/operators.md "The node signing key"): created on first start, kept in the database (shared by replicas),
  * rotated by the operator with an overlap during which the old key is still published.
  */
 @Injectable()

@@ -56,7 +56,7 @@ function readPayload(payload: unknown): Pick<DueMessage, 'payload' | 'unreadable
 }
 
 /**
- * The outbox of messages for other nodes (docs/protocol.md, "Reliable delivery"). Rows are
+ * The outbox of messages for other nodes (docs/protocol.md §9.4). Rows are
  * written in the same transaction as the state change they announce, claimed by one worker at
  * a time across replicas, and kept after delivery or failure as a record of what happened.
  */
