@@ -276,17 +276,20 @@ describe('the signatures inside an initiation', () => {
   it("refuses an initiation signed with other keys than the sender's published identity (invalid_exchange)", async () => {
     const alice = sender();
     const message = await initiation(alice);
-    // A valid identity of the same address, with another identity key...
-    const impostor = remoteUser(alice.ks.address, alice.ks.node, now()).identity;
-    await refused({ ...message, initiatorIdentity: impostor }, 'invalid_exchange');
-    // ... or the same identity key with another identity DH key.
+    // Valid identities of the same address: another identity key with the same identity DH
+    // key, the same identity key with another DH key, or both keys other.
+    const otherIdentityKey = publishedAs({ ...alice.ks, identitySecretKey: sender().ks.identitySecretKey }, now(), 0);
+    expect(otherIdentityKey.identity.identityDhKey.publicKey).toBe(alice.identity.identityDhKey.publicKey);
+    await refused({ ...message, initiatorIdentity: otherIdentityKey.identity }, 'invalid_exchange');
     const ks: Keystore = {
       ...alice.ks,
       identityDh: { ...alice.ks.identityDh, secretKey: sender().ks.identityDh.secretKey },
     };
-    const otherDh = publishedAs(ks, now(), 0).identity;
-    expect(otherDh.identityKey).toBe(alice.identity.identityKey);
-    await refused({ ...message, initiatorIdentity: otherDh }, 'invalid_exchange');
+    const otherDhKey = publishedAs(ks, now(), 0).identity;
+    expect(otherDhKey.identityKey).toBe(alice.identity.identityKey);
+    await refused({ ...message, initiatorIdentity: otherDhKey }, 'invalid_exchange');
+    const impostor = remoteUser(alice.ks.address, alice.ks.node, now()).identity;
+    await refused({ ...message, initiatorIdentity: impostor }, 'invalid_exchange');
   });
 
   it('refuses a responder prekey with another id than the one the initiation names (invalid_exchange)', async () => {
@@ -410,7 +413,8 @@ describe('a confirmation from another node', () => {
     await graph.query(`UPDATE exchange SET status = 'failed', failure_reason = 'refused' WHERE exchange_id = $1`, [
       exchangeId,
     ]);
-    await expectAsyncCode(deliver(confirmation), 'conflict');
+    const refused = await expectAsyncCode(deliver(confirmation), 'conflict');
+    expect(refused.message).toBe('the exchange failed: refused');
     expect((await stored(exchangeId)).status).toBe('failed');
   });
 
