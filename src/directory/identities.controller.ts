@@ -21,7 +21,7 @@ export class IdentitiesController {
   // Resolving nodes may keep the verified answer this long (docs/discovery.md).
   @Header('Cache-Control', 'public, max-age=30')
   @ApiOperation({ summary: 'Public identity of a local address (identity keys, signed prekey, last-resort key)' })
-  @ApiParam({ name: 'address', example: 'alice@example.com' })
+  @ApiParam({ name: 'address', type: String, example: 'alice@example.com' })
   @ApiZodResponse(200, PublicIdentitySchema)
   @ApiErrors(400, 404)
   lookup(@Param('address', AddressParam) address: Address): Promise<PublicIdentity> {
@@ -35,7 +35,7 @@ export class IdentitiesController {
   @ApiOperation({
     summary: 'Claim a prekey bundle: consumes one one-time prekey of each kind, or answers with the last-resort keys',
   })
-  @ApiParam({ name: 'address', example: 'bob@example.com' })
+  @ApiParam({ name: 'address', type: String, example: 'bob@example.com' })
   @ApiSignedRequest()
   @ApiZodResponse(200, PrekeyBundleSchema)
   @ApiErrors(400, 404, 429)

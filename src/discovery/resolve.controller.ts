@@ -17,7 +17,7 @@ export class ResolveController {
       '404 no_node_for_domain: the domain has no KeyPears node; 503 discovery_unavailable: the lookup failed; ' +
       '502: the domain is misconfigured or points somewhere refused (see docs/discovery.md).',
   })
-  @ApiParam({ name: 'address', example: 'bob@example.com' })
+  @ApiParam({ name: 'address', type: String, example: 'bob@example.com' })
   @ApiZodResponse(200, ResolveResponseSchema)
   @ApiErrors(400, 404, 429, 502, 503, 504)
   resolve(
