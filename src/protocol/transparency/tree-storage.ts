@@ -1,0 +1,200 @@
+/**
+ * How a node stores the RFC 9162 tree so that appends read nothing and proofs need one query
+ * (docs/transparency.md §3).
+ *
+ * - A *subtree* (level l, index i) is the complete subtree over leaves [i·2^l, (i+1)·2^l).
+ * - Its hash is stored once, with the row of its last leaf, (i+1)·2^l − 1, at slot l: the row
+ *   of leaf j holds the hashes of every subtree that j completes, slots 0 to t where t is the
+ *   number of trailing one bits of j (one hash per leaf plus one per internal node, about two
+ *   per leaf). Rows are immutable once written.
+ * - The *frontier* of a tree of size n is the list of hashes of the complete subtrees that n's
+ *   binary decomposition gives, largest (leftmost) first: at most 53 hashes. With it, an append
+ *   computes the new leaf's row and the new frontier without reading anything, and the root is
+ *   a fold of the frontier.
+ * - Every hash of a proof is the tree hash of an RFC 9162 node [start, end), which is the fold of
+ *   the complete subtrees that cover it, so a proof needs the rows named by `StoredHashPlan`.
+ */
+import { concatBytes } from '../encoding.js';
+import { KeyPearsError } from '../errors.js';
+import {
+  consistencyRanges,
+  EMPTY_ROOT,
+  HASH_LENGTH,
+  inclusionRanges,
+  type LeafRange,
+  leafHash as hashLeaf,
+  nodeHash,
+} from './merkle.js';
+import { requireIndex } from './text.js';
+
+/** A complete subtree: leaves [index·2^level, (index+1)·2^level). */
+export interface Subtree {
+  level: number;
+  index: number;
+}
+
+/** Where a subtree's hash is stored: in the row of leaf `leaf`, at `slot` (bytes 32·slot to 32·slot + 32). */
+export interface StoredHashLocation {
+  leaf: number;
+  slot: number;
+}
+
+/** The number of trailing one bits of n (n < 2^53). */
+function trailingOnes(n: number): number {
+  let count = 0;
+  while (n % 2 === 1) {
+    count++;
+    n = (n - 1) / 2;
+  }
+  return count;
+}
+
+/** How many hashes the row of leaf `leaf` holds: 1 + its trailing one bits. */
+export const storedHashCount = (leaf: number): number => 1 + trailingOnes(requireIndex(leaf, 'leaf'));
+
+/** The row and slot that hold a subtree's hash. */
+export function storedHashLocation(subtree: Subtree): StoredHashLocation {
+  const { level, index } = subtree;
+  requireIndex(index, 'index');
+  if (!Number.isInteger(level) || level < 0 || level > 52) {
+    throw new KeyPearsError('invalid_argument', 'level must be an integer from 0 to 52');
+  }
+  const leaf = (index + 1) * 2 ** level - 1;
+  requireIndex(leaf, 'last leaf of the subtree');
+  return { leaf, slot: level };
+}
+
+/** The subtree whose hash a row holds at a slot; the inverse of storedHashLocation. */
+export function subtreeAt(location: StoredHashLocation): Subtree {
+  const { leaf, slot } = location;
+  if (!Number.isInteger(slot) || slot < 0 || slot >= storedHashCount(leaf)) {
+    throw new KeyPearsError('invalid_argument', `the row of leaf ${leaf} has no slot ${slot}`);
+  }
+  return { level: slot, index: (leaf + 1) / 2 ** slot - 1 };
+}
+
+/**
+ * The complete subtrees covering [start, end), left to right: at each step the largest
+ * subtree that starts at the current leaf (aligned) and fits.
+ */
+export function coveringSubtrees(start: number, end: number): Subtree[] {
+  requireIndex(start, 'start');
+  requireIndex(end, 'end');
+  const subtrees: Subtree[] = [];
+  let at = start;
+  while (at < end) {
+    let level = 0;
+    while (at % 2 ** (level + 1) === 0 && at + 2 ** (level + 1) <= end) level++;
+    subtrees.push({ level, index: at / 2 ** level });
+    at += 2 ** level;
+  }
+  return subtrees;
+}
+
+/** Folds subtree hashes, left to right, into the hash of the node they cover (right to left). */
+function fold(hashes: readonly Uint8Array[]): Uint8Array {
+  if (hashes.length === 0) return EMPTY_ROOT;
+  let root = hashes[hashes.length - 1];
+  for (let i = hashes.length - 2; i >= 0; i--) root = nodeHash(hashes[i], root);
+  return root;
+}
+
+/** The root of a tree from its frontier (the empty tree's root for an empty frontier). */
+export const rootFromFrontier = (frontier: readonly Uint8Array[]): Uint8Array => fold(frontier);
+
+/** What an append writes: the new leaf's row, and the new frontier. */
+export interface Append {
+  /** Hashes of the subtrees the new leaf completes, slot 0 (the leaf hash) first, concatenated. */
+  row: Uint8Array;
+  frontier: Uint8Array[];
+}
+
+/**
+ * Appends the entry at index `size` to a tree of `size` leaves whose frontier is given.
+ *
+ * @throws KeyPearsError `invalid_argument` when the frontier does not fit the size.
+ */
+export function appendEntry(frontier: readonly Uint8Array[], size: number, entry: Uint8Array): Append {
+  requireIndex(size + 1, 'size + 1');
+  if (frontier.length !== coveringSubtrees(0, size).length) {
+    throw new KeyPearsError('invalid_argument', `a tree of size ${size} has a frontier of ${frontier.length} hashes`);
+  }
+  const next = frontier.slice();
+  let hash = hashLeaf(entry);
+  const row = [hash];
+  // Each trailing one bit of the new leaf's index is a subtree it completes with its left sibling.
+  for (let bits = size; bits % 2 === 1; bits = (bits - 1) / 2) {
+    hash = nodeHash(next.pop()!, hash);
+    row.push(hash);
+  }
+  next.push(hash);
+  return { row: concatBytes(...row), frontier: next };
+}
+
+/** The rows a set of proof hashes needs, and how to assemble them once read. */
+export interface StoredHashPlan {
+  /** Leaf indexes of the rows to read, ascending, each once. */
+  leaves: number[];
+  /** For each hash of the result, the stored subtrees it folds, left to right. */
+  parts: StoredHashLocation[][];
+}
+
+function plan(ranges: readonly LeafRange[]): StoredHashPlan {
+  const parts = ranges.map((r) => coveringSubtrees(r.start, r.end).map(storedHashLocation));
+  const leaves = [...new Set(parts.flat().map((l) => l.leaf))].sort((a, b) => a - b);
+  return { leaves, parts };
+}
+
+/** The stored hashes PATH(index, D[size]) needs. */
+export const planInclusionProof = (index: number, size: number): StoredHashPlan => plan(inclusionRanges(index, size));
+
+/** The stored hashes PROOF(from, D[to]) needs. */
+export const planConsistencyProof = (from: number, to: number): StoredHashPlan => plan(consistencyRanges(from, to));
+
+/** The stored hashes of the frontier of a tree of `size` leaves (its root, folded, is MTH(D[size])). */
+export function planFrontier(size: number): StoredHashPlan {
+  const parts = coveringSubtrees(0, size).map((s) => [storedHashLocation(s)]);
+  return { leaves: parts.map(([l]) => l.leaf), parts };
+}
+
+/** Stored rows by leaf index, each the concatenated hashes of that leaf's slots. */
+export type StoredRows = ReadonlyMap<number, Uint8Array>;
+
+/**
+ * Assembles the hashes a plan describes from the rows read for it: one hash per part, the fold
+ * of its stored subtrees.
+ *
+ * @throws KeyPearsError `internal_error` when a row is missing or has the wrong length (the
+ *   store is incomplete or corrupt: the node must not serve a proof from it).
+ */
+export function assemble(planned: StoredHashPlan, rows: StoredRows): Uint8Array[] {
+  const hashAt = ({ leaf, slot }: StoredHashLocation): Uint8Array => {
+    const row = rows.get(leaf);
+    if (!(row instanceof Uint8Array) || row.length !== storedHashCount(leaf) * HASH_LENGTH) {
+      throw new KeyPearsError('internal_error', `stored hashes of leaf ${leaf} are missing or malformed`);
+    }
+    return row.subarray(slot * HASH_LENGTH, (slot + 1) * HASH_LENGTH);
+  };
+  return planned.parts.map((part) => fold(part.map(hashAt)));
+}
+
+/** Reads stored rows by leaf index (one query: `... WHERE idx = ANY($1)`). */
+export type StoredRowReader = (leaves: readonly number[]) => Promise<StoredRows> | StoredRows;
+
+/** PATH(index, D[size]) from stored rows. */
+export async function proveInclusion(index: number, size: number, read: StoredRowReader): Promise<Uint8Array[]> {
+  const planned = planInclusionProof(index, size);
+  return assemble(planned, await read(planned.leaves));
+}
+
+/** PROOF(from, D[to]) from stored rows. */
+export async function proveConsistency(from: number, to: number, read: StoredRowReader): Promise<Uint8Array[]> {
+  const planned = planConsistencyProof(from, to);
+  return assemble(planned, await read(planned.leaves));
+}
+
+/** The frontier of the tree of `size` leaves from stored rows (for a check or a rebuilt `kt_log` row). */
+export async function readFrontier(size: number, read: StoredRowReader): Promise<Uint8Array[]> {
+  const planned = planFrontier(size);
+  return assemble(planned, await read(planned.leaves));
+}
