@@ -49,7 +49,7 @@ describe('re-derived from the primitives', () => {
     expect(keys.witnessKey).toBe(vkey(keys.witnessName, 0x04, ed25519PublicKey(seed('witness key'))));
   });
 
-  it.each(vectors.accounts.map((a: any) => [a.address, a]))('account %s', (address, a: any) => {
+  it.each<[string, any]>(vectors.accounts.map((a: any) => [a.address, a]))('account %s', (address, a) => {
     const ik = ed25519PublicKey(seed(`identity ${address}`));
     const dh = x25519PublicKey(seed(`identity-dh ${address}`));
     expect([a.identityKey, a.identityDhKey.publicKey]).toEqual([toHex(ik), toHex(dh)]);
