@@ -191,6 +191,15 @@ describe('verifier keys', () => {
     expectCode(() => parseVerifierKey(PETER_VKEY.replace('c74f20a3', 'C74F20A3')), 'kt_proof_invalid');
   });
 
+  it('are parsed once: a later parse is not changed by what a caller did with an earlier result', () => {
+    const first = parseVerifierKey(C2SP_VKEY);
+    const original = first.publicKey.slice();
+    first.publicKey.fill(0);
+    expect(parseVerifierKey(C2SP_VKEY).publicKey).toEqual(original);
+    expectCode(() => parseVerifierKey(C2SP_VKEY.replace('+A', '+B')), 'kt_proof_invalid');
+    expectCode(() => parseVerifierKey(C2SP_VKEY.replace('+A', '+B')), 'kt_proof_invalid');
+  });
+
   it('give each signature type its own key ID', () => {
     const pk = ed25519PublicKey(peterSeed);
     expect(noteKeyId('PeterNeumann', SIGNATURE_TYPE_ED25519, pk)).toBe(0xc74f20a3);

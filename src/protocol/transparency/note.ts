@@ -236,6 +236,23 @@ export function openNote(note: string, verifiers: readonly NoteVerifier[], code 
  * @throws KeyPearsError `code`, naming `field`.
  */
 export function parseVerifierKey(vkey: string, field = 'verifier key', code = DEFAULT_CODE): VerifierKey {
+  const cached = typeof vkey === 'string' ? parsedKeys.get(vkey) : undefined;
+  if (cached) return { ...cached, publicKey: cached.publicKey.slice() };
+  const parsed = parseVerifierKeyUncached(vkey, field, code);
+  if (parsedKeys.size >= PARSED_KEYS_MAX) parsedKeys.delete(parsedKeys.keys().next().value!);
+  parsedKeys.set(vkey, { ...parsed, publicKey: parsed.publicKey.slice() });
+  return parsed;
+}
+
+/**
+ * Keys parsed before, by their text: checking the point costs more than the signature a
+ * verifier checks with it, and a node or client meets the same few log and witness keys on
+ * every lookup. Only keys that parsed are kept; the oldest goes when full.
+ */
+const parsedKeys = new Map<string, VerifierKey>();
+const PARSED_KEYS_MAX = 1024;
+
+function parseVerifierKeyUncached(vkey: string, field: string, code: string): VerifierKey {
   if (typeof vkey !== 'string' || vkey.length > VKEY_MAX_LENGTH) throw new KeyPearsError(code, `${field} is malformed`);
   const first = vkey.indexOf('+');
   const second = vkey.indexOf('+', first + 1);

@@ -49,6 +49,13 @@ function trailingOnes(n: number): number {
   return count;
 }
 
+/** The number of one bits of n (n < 2^53): the number of complete subtrees in a tree of n leaves. */
+function onesOf(n: number): number {
+  let count = 0;
+  for (; n > 0; n = Math.floor(n / 2)) count += n % 2;
+  return count;
+}
+
 /** How many hashes the row of leaf `leaf` holds: 1 + its trailing one bits. */
 export const storedHashCount = (leaf: number): number => 1 + trailingOnes(requireIndex(leaf, 'leaf'));
 
@@ -115,8 +122,9 @@ export interface Append {
  * @throws KeyPearsError `invalid_argument` when the frontier does not fit the size.
  */
 export function appendEntry(frontier: readonly Uint8Array[], size: number, entry: Uint8Array): Append {
+  requireIndex(size, 'size');
   requireIndex(size + 1, 'size + 1');
-  if (frontier.length !== coveringSubtrees(0, size).length) {
+  if (frontier.length !== onesOf(size)) {
     throw new KeyPearsError('invalid_argument', `a tree of size ${size} has a frontier of ${frontier.length} hashes`);
   }
   const next = frontier.slice();
