@@ -16,6 +16,7 @@ import {
   proveConsistency,
   proveInclusion,
   readFrontier,
+  rightEdge,
   rootFromFrontier,
   storedHashCount,
   storedHashLocation,
@@ -175,6 +176,30 @@ describe('proofs from stored rows', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('with the right edge of the size, need one stored hash per element and no folding', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .integer({ min: 1, max: N })
+          .chain((n) => fc.tuple(fc.constant(n), fc.nat({ max: n - 1 }), fc.nat({ max: n }))),
+        async ([n, index, from]) => {
+          const edge = rightEdge(store.frontiers[n], n);
+          expect(edge.hashes.get(0) ?? store.frontiers[n][0]).toEqual(treeHash(hashes.slice(0, n)));
+          const planned = planInclusionProof(index, n, edge);
+          expect(planned.parts.every((p) => p instanceof Uint8Array || p.length === 1)).toBe(true);
+          expect(planned.leaves.length).toBeLessThanOrEqual(Math.ceil(Math.log2(n)) || 1);
+          expect(await proveInclusion(index, n, store.read, edge)).toEqual(inclusionProof(index, hashes.slice(0, n)));
+          const consistency = planConsistencyProof(from, n, edge);
+          expect(consistency.parts.every((p) => p instanceof Uint8Array || p.length === 1)).toBe(true);
+          expect(await proveConsistency(from, n, store.read, edge)).toEqual(consistencyProof(from, hashes.slice(0, n)));
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expectCode(() => planInclusionProof(3, 10, rightEdge(store.frontiers[11], 11)), 'invalid_argument');
+    expectCode(() => rightEdge(store.frontiers[10], 11), 'invalid_argument');
   });
 
   it('are refused when a row is missing or truncated', () => {

@@ -39,6 +39,9 @@ export interface StoredHashLocation {
   slot: number;
 }
 
+/** 2^l for the levels of a tree below 2^53 leaves (a table: the ** operator cost more than the rest of a plan). */
+const POW2 = Array.from({ length: 54 }, (_, l) => 2 ** l);
+
 /** The number of trailing one bits of n (n < 2^53). */
 function trailingOnes(n: number): number {
   let count = 0;
@@ -66,7 +69,7 @@ export function storedHashLocation(subtree: Subtree): StoredHashLocation {
   if (!Number.isInteger(level) || level < 0 || level > 52) {
     throw new KeyPearsError('invalid_argument', 'level must be an integer from 0 to 52');
   }
-  const leaf = (index + 1) * 2 ** level - 1;
+  const leaf = (index + 1) * POW2[level] - 1;
   requireIndex(leaf, 'last leaf of the subtree');
   return { leaf, slot: level };
 }
@@ -77,7 +80,7 @@ export function subtreeAt(location: StoredHashLocation): Subtree {
   if (!Number.isInteger(slot) || slot < 0 || slot >= storedHashCount(leaf)) {
     throw new KeyPearsError('invalid_argument', `the row of leaf ${leaf} has no slot ${slot}`);
   }
-  return { level: slot, index: (leaf + 1) / 2 ** slot - 1 };
+  return { level: slot, index: (leaf + 1) / POW2[slot] - 1 };
 }
 
 /**
@@ -90,10 +93,15 @@ export function coveringSubtrees(start: number, end: number): Subtree[] {
   const subtrees: Subtree[] = [];
   let at = start;
   while (at < end) {
+    // Grow the block while `at` stays aligned to it and it still fits (products of 2 are exact).
     let level = 0;
-    while (at % 2 ** (level + 1) === 0 && at + 2 ** (level + 1) <= end) level++;
-    subtrees.push({ level, index: at / 2 ** level });
-    at += 2 ** level;
+    let width = 1;
+    while ((at / width) % 2 === 0 && at + 2 * width <= end) {
+      width *= 2;
+      level++;
+    }
+    subtrees.push({ level, index: at / width });
+    at += width;
   }
   return subtrees;
 }
@@ -139,25 +147,62 @@ export function appendEntry(frontier: readonly Uint8Array[], size: number, entry
   return { row: concatBytes(...row), frontier: next };
 }
 
+/**
+ * The hashes of the incomplete nodes on the right edge of a tree of `size` leaves, by the leaf
+ * they start at: MTH(D[start:size]) for each suffix of the frontier. Every incomplete node of a
+ * proof into this tree (inclusion at `size`, consistency to `size`) is one of them, so with these
+ * (at most 52 hashes, folded once per tree size) a proof needs one stored hash per element and
+ * no hashing at all. A node keeps the edge of its current size beside the frontier.
+ */
+export interface RightEdge {
+  size: number;
+  hashes: ReadonlyMap<number, Uint8Array>;
+}
+
+/** The right edge of a tree from its frontier. */
+export function rightEdge(frontier: readonly Uint8Array[], size: number): RightEdge {
+  const subtrees = coveringSubtrees(0, size);
+  if (subtrees.length !== frontier.length) {
+    throw new KeyPearsError('invalid_argument', `a tree of size ${size} has a frontier of ${subtrees.length} hashes`);
+  }
+  const hashes = new Map<number, Uint8Array>();
+  let suffix = frontier[frontier.length - 1];
+  for (let j = frontier.length - 2; j >= 0; j--) {
+    suffix = nodeHash(frontier[j], suffix);
+    hashes.set(subtrees[j].index * POW2[subtrees[j].level], suffix);
+  }
+  return { size, hashes };
+}
+
 /** The rows a set of proof hashes needs, and how to assemble them once read. */
 export interface StoredHashPlan {
   /** Leaf indexes of the rows to read, ascending, each once. */
   leaves: number[];
-  /** For each hash of the result, the stored subtrees it folds, left to right. */
-  parts: StoredHashLocation[][];
+  /** For each hash of the result: the stored subtrees it folds, left to right, or the hash itself when known. */
+  parts: Array<StoredHashLocation[] | Uint8Array>;
 }
 
-function plan(ranges: readonly LeafRange[]): StoredHashPlan {
-  const parts = ranges.map((r) => coveringSubtrees(r.start, r.end).map(storedHashLocation));
-  const leaves = [...new Set(parts.flat().map((l) => l.leaf))].sort((a, b) => a - b);
+function plan(ranges: readonly LeafRange[], size: number, edge?: RightEdge): StoredHashPlan {
+  if (edge !== undefined && edge.size !== size) {
+    throw new KeyPearsError('invalid_argument', `the right edge is of size ${edge.size}, the proof of size ${size}`);
+  }
+  const parts = ranges.map((r) => {
+    const subtrees = coveringSubtrees(r.start, r.end);
+    const known = subtrees.length > 1 && r.end === size ? edge?.hashes.get(r.start) : undefined;
+    return known ?? subtrees.map(storedHashLocation);
+  });
+  const locations = parts.flatMap((part) => (part instanceof Uint8Array ? [] : part));
+  const leaves = [...new Set(locations.map((l) => l.leaf))].sort((a, b) => a - b);
   return { leaves, parts };
 }
 
-/** The stored hashes PATH(index, D[size]) needs. */
-export const planInclusionProof = (index: number, size: number): StoredHashPlan => plan(inclusionRanges(index, size));
+/** The stored hashes PATH(index, D[size]) needs (fewer, with the right edge of `size`). */
+export const planInclusionProof = (index: number, size: number, edge?: RightEdge): StoredHashPlan =>
+  plan(inclusionRanges(index, size), size, edge);
 
-/** The stored hashes PROOF(from, D[to]) needs. */
-export const planConsistencyProof = (from: number, to: number): StoredHashPlan => plan(consistencyRanges(from, to));
+/** The stored hashes PROOF(from, D[to]) needs (fewer, with the right edge of `to`). */
+export const planConsistencyProof = (from: number, to: number, edge?: RightEdge): StoredHashPlan =>
+  plan(consistencyRanges(from, to), to, edge);
 
 /** The stored hashes of the frontier of a tree of `size` leaves (its root, folded, is MTH(D[size])). */
 export function planFrontier(size: number): StoredHashPlan {
@@ -183,21 +228,31 @@ export function assemble(planned: StoredHashPlan, rows: StoredRows): Uint8Array[
     }
     return row.subarray(slot * HASH_LENGTH, (slot + 1) * HASH_LENGTH);
   };
-  return planned.parts.map((part) => fold(part.map(hashAt)));
+  return planned.parts.map((part) => (part instanceof Uint8Array ? part : fold(part.map(hashAt))));
 }
 
 /** Reads stored rows by leaf index (one query: `... WHERE idx = ANY($1)`). */
 export type StoredRowReader = (leaves: readonly number[]) => Promise<StoredRows> | StoredRows;
 
-/** PATH(index, D[size]) from stored rows. */
-export async function proveInclusion(index: number, size: number, read: StoredRowReader): Promise<Uint8Array[]> {
-  const planned = planInclusionProof(index, size);
+/** PATH(index, D[size]) from stored rows (and the right edge of `size`, when the caller keeps it). */
+export async function proveInclusion(
+  index: number,
+  size: number,
+  read: StoredRowReader,
+  edge?: RightEdge,
+): Promise<Uint8Array[]> {
+  const planned = planInclusionProof(index, size, edge);
   return assemble(planned, await read(planned.leaves));
 }
 
-/** PROOF(from, D[to]) from stored rows. */
-export async function proveConsistency(from: number, to: number, read: StoredRowReader): Promise<Uint8Array[]> {
-  const planned = planConsistencyProof(from, to);
+/** PROOF(from, D[to]) from stored rows (and the right edge of `to`, when the caller keeps it). */
+export async function proveConsistency(
+  from: number,
+  to: number,
+  read: StoredRowReader,
+  edge?: RightEdge,
+): Promise<Uint8Array[]> {
+  const planned = planConsistencyProof(from, to, edge);
   return assemble(planned, await read(planned.leaves));
 }
 
