@@ -90,6 +90,9 @@ describe('opening a checkpoint', () => {
     const witness = cosignatureVerifier(WITNESS_KEY);
     const opened = openCheckpoint(cosigned, LOG_KEY, [witness]);
     expect(witnessCosignature(opened, witness)).toEqual({ time: 1767225600 });
+    // A witness's cosignature alone does not make a checkpoint: the log must have signed it.
+    const witnessOnly = `${text}\n${cosignCheckpoint(text, WITNESS, 1767225600)}\n`;
+    expectCode(() => openCheckpoint(witnessOnly, LOG_KEY, [witness]), 'kt_proof_invalid');
     // A cosignature moved to another checkpoint fails.
     const other = formatCheckpoint({ origin: ORIGIN, size: 6, root: ROOT });
     const moved = addSignatureLines(sign(other), [cosignCheckpoint(text, WITNESS, 1767225600)]);
