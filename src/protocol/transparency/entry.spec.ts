@@ -202,6 +202,15 @@ describe('record checks', () => {
       'kt_proof_invalid',
     );
     expectCode(() => checkRegistrationRecord('register', 'bob@a.example', r), 'kt_proof_invalid');
+    // The DH record's own signature, which the registration proof does not cover: its id and its bytes.
+    expectCode(
+      () => checkRegistrationRecord('register', ADDRESS, { ...r, identityDhKey: { ...r.identityDhKey, id: 2 } }),
+      'kt_proof_invalid',
+    );
+    const badSignature = r.identityDhKey.signature.slice();
+    badSignature[5] ^= 1;
+    const badDh = { ...r, identityDhKey: { ...r.identityDhKey, signature: badSignature } };
+    expectCode(() => checkRegistrationRecord('register', ADDRESS, badDh), 'kt_proof_invalid');
   });
 
   it('let only an import lack its registration proof', () => {
