@@ -18,13 +18,13 @@ export interface RemoteUser {
   bundle(): PrekeyBundle;
 }
 
-export function remoteUser(address: string, nodeUrl: string, now: number, prekeys = 3): RemoteUser {
+export function remoteUser(address: string, nodeUrl: string, now: number, prekeys = 1): RemoteUser {
   const ks = createKeystore(address, nodeUrl, now);
   return publishedAs(ks, now, prekeys);
 }
 
 /** The identity and bundles of `ks` (a fresh keystore, or a copy with some keys replaced). */
-export function publishedAs(ks: Keystore, now: number, prekeys = 3): RemoteUser {
+export function publishedAs(ks: Keystore, now: number, prekeys = 1): RemoteUser {
   const registration = buildRegistration(ks, now);
   const upload = buildPrekeyUpload(
     ks,
