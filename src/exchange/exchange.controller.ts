@@ -28,6 +28,7 @@ import { PrekeyBundleSchema, type PrekeyBundle } from '../protocol/wire.js';
 import { BundleBrokerService } from './bundle-broker.service.js';
 import type { WaitRequest } from './exchange-waiters.js';
 import { ExchangeService } from './exchange.service.js';
+
 const WAIT_QUERY = {
   name: 'wait',
   required: false,
