@@ -5,9 +5,10 @@
  */
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { loadConfig, type AppConfig, type Env } from '../config/config.js';
+import { loadConfig, type AppConfig } from '../config/config.js';
 import { openDatabase } from '../database/database-connection.js';
 import { migrate } from '../database/migrator.js';
+import type { Env } from '../net/settings.js';
 import { AdminModule } from './admin.module.js';
 
 export async function withAdminContext<T>(

@@ -1,8 +1,8 @@
 /** `admin invite create --domain D [--ttl 7d] [--json]`: mint a single-use registration invite. */
 import { Command, InvalidArgumentError } from 'commander';
 import { InviteService, MAX_INVITE_TTL_SECONDS } from '../identity/invite.service.js';
+import type { ProgramIo } from '../cli/command-io.js';
 import { withAdminContext } from './admin-context.js';
-import type { AdminIo } from './admin-io.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -15,7 +15,7 @@ export function parseTtl(text: string): number {
   return seconds;
 }
 
-export function registerInviteCommand(program: Command, io: AdminIo): void {
+export function registerInviteCommand(program: Command, io: ProgramIo): void {
   const invite = program.command('invite').description('registration invites (KEYPEARS_REGISTRATION=invite)');
   invite
     .command('create')

@@ -6,8 +6,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_OVERLAP_SECONDS, NodeKeysService } from '../node-keys/node-keys.service.js';
 import type { NodeKey } from '../protocol/discovery.js';
+import type { ProgramIo } from '../cli/command-io.js';
 import { withAdminContext } from './admin-context.js';
-import type { AdminIo } from './admin-io.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -23,7 +23,7 @@ export function parseOverlap(text: string): number {
 const iso = (unix: number | null) => (unix === null ? null : new Date(unix * 1000).toISOString());
 const describe = (k: NodeKey) => `${k.keyId}  from ${iso(k.notBefore)}  until ${iso(k.notAfter) ?? '(current)'}`;
 
-export function registerNodeKeyCommand(program: Command, io: AdminIo): void {
+export function registerNodeKeyCommand(program: Command, io: ProgramIo): void {
   const nodeKey = program
     .command('node-key')
     .description('the node signing keys published in /.well-known/keypears.json');

@@ -17,7 +17,7 @@ import {
 } from './crypto.js';
 import { fromB64u, toB64u } from './encoding.js';
 import { identityFingerprint } from './fingerprint.js';
-import { KeyPearsError } from './errors.js';
+import { KeyPearsError, type ErrorCode } from './errors.js';
 import {
   checkIdentityKey,
   checkPrekeyPublicKey,
@@ -197,7 +197,11 @@ export type ExchangeConfirmation = z.infer<typeof ExchangeConfirmationSchema>;
  *
  * @example const upload = parseWire(PrekeyUploadSchema, body);
  */
-export function parseWire<T extends z.ZodType>(schema: T, value: unknown, code = 'invalid_request'): z.output<T> {
+export function parseWire<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  code: ErrorCode = 'invalid_request',
+): z.output<T> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const message = result.error.issues
@@ -348,7 +352,7 @@ export function decodePrekeyUpload(input: unknown, address: string, identityKey:
 function decodeIdentityFields(
   identity: PublicIdentity,
   expectedAddress: string | undefined,
-  code: string,
+  code: ErrorCode,
 ): DecodedPublicIdentity {
   if (expectedAddress !== undefined && identity.address !== parseAddress(expectedAddress).canonical) {
     throw new KeyPearsError(code, `expected keys for ${expectedAddress}, got keys for ${identity.address}`);
