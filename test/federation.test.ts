@@ -191,12 +191,18 @@ describe('reliable delivery', () => {
     );
     await a.stop();
     expect((await acceptExchange(bob.ctx, started.id)).status).toBe('confirmed');
-    await new Promise((r) => setTimeout(r, 1000));
-    const pending = await prisma(b).outboxMessage.findFirst({
-      where: { dedupeKey: { contains: started.id }, kind: 'confirmation' },
-    });
-    expect(pending?.deliveredAt).toBeNull();
-    expect(pending!.attempts).toBeGreaterThanOrEqual(1);
+    // Bob's node tries to deliver the confirmation, and cannot while Alice's node is down.
+    const pending = await eventually(
+      async () => {
+        const row = await prisma(b).outboxMessage.findFirst({
+          where: { dedupeKey: { contains: started.id }, kind: 'confirmation' },
+        });
+        return row && row.attempts >= 1 ? row : undefined;
+      },
+      20_000,
+      'a failed delivery attempt',
+    );
+    expect(pending.deliveredAt).toBeNull();
     await a.restart();
     await eventually(async () =>
       (await refreshExchange(alice.ctx, started.id)).status === 'confirmed' ? true : undefined,

@@ -2,7 +2,7 @@
  * Scenario 4 (federated exchange): SDK-driven clients run complete exchanges through two nodes
  * (Alice on a.example starts, Bob on b.example accepts, Alice sees `confirmed`), 16 pairs at a
  * time, against a crypto-only bound: the same key generation, DH, ML-KEM, signatures and KDF
- * in a loop in one process.
+ * in a loop in one process. Every exchange must end with the same secret on both sides.
  */
 import { ed25519Keygen, mlkem768Keygen, x25519Keygen } from '../../dist/protocol/crypto.js';
 import {
@@ -13,7 +13,7 @@ import {
 import { signPrekey } from '../../dist/protocol/keys.js';
 import { decodeBundle, decodePublicIdentity, encodeKeyRecord } from '../../dist/protocol/wire.js';
 import { identityFingerprint } from '../../dist/protocol/fingerprint.js';
-import { acceptExchange, refreshExchange, startExchange } from '../../dist/sdk/exchange.js';
+import { acceptExchange, exchangeSecret, refreshExchange, startExchange } from '../../dist/sdk/exchange.js';
 import { nowSeconds, registerUser, startFederation } from '../lib/federation.js';
 import { rate, row } from '../lib/report.js';
 import { readCpuMs, readCpuMsByName, readMachineBusyMs, sampleMemory } from '../lib/processes.js';
@@ -51,6 +51,10 @@ async function exchangeOnce(alice, bob) {
     known = s.status;
     return s.status === 'confirmed' && s;
   }, deadline);
+  // A confirmed exchange whose two sides disagree would be a failure, not a figure.
+  if (exchangeSecret(alice.ks, started.id) !== exchangeSecret(bob.ks, started.id)) {
+    throw new Error(`exchange ${started.id} confirmed with different secrets`);
+  }
   return done;
 }
 
