@@ -2,12 +2,13 @@
  * The operator command line (`npm run admin -- <command>`). Each command lives in its own
  * file and registers itself on the program here.
  */
-import { failureOf, newProgram, parseProgram, type ProgramIo } from '../cli/command-io.js';
+import { failureOf, newProgram, parseProgram } from '../cli/command-io.js';
+import type { AdminIo } from './admin-context.js';
 import { registerInviteCommand } from './invite.command.js';
 import { registerNodeKeyCommand } from './node-key.command.js';
 
 /** Runs one admin command; resolves to the process exit code. */
-export async function runAdmin(argv: string[], io: ProgramIo): Promise<number> {
+export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
   const program = newProgram(
     'keypears-admin',
     'KeyPears node administration (uses the node’s environment: DATABASE_URL, KEYPEARS_DOMAINS, ...)',

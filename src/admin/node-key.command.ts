@@ -6,8 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_OVERLAP_SECONDS, NodeKeysService } from '../node-keys/node-keys.service.js';
 import type { NodeKey } from '../protocol/discovery.js';
-import type { ProgramIo } from '../cli/command-io.js';
-import { withAdminContext } from './admin-context.js';
+import { withAdminContext, type AdminIo } from './admin-context.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -23,7 +22,7 @@ export function parseOverlap(text: string): number {
 const iso = (unix: number | null) => (unix === null ? null : new Date(unix * 1000).toISOString());
 const describe = (k: NodeKey) => `${k.keyId}  from ${iso(k.notBefore)}  until ${iso(k.notAfter) ?? '(current)'}`;
 
-export function registerNodeKeyCommand(program: Command, io: ProgramIo): void {
+export function registerNodeKeyCommand(program: Command, io: AdminIo): void {
   const nodeKey = program
     .command('node-key')
     .description('the node signing keys published in /.well-known/keypears.json');
@@ -38,9 +37,7 @@ export function registerNodeKeyCommand(program: Command, io: ProgramIo): void {
     )
     .option('--json', 'print one JSON object')
     .action(async (opts: { overlap: number; json?: boolean }) => {
-      const { current, retired } = await withAdminContext(io.env, (app) =>
-        app.get(NodeKeysService).rotate(opts.overlap),
-      );
+      const { current, retired } = await withAdminContext(io, (app) => app.get(NodeKeysService).rotate(opts.overlap));
       if (opts.json) {
         io.stdout.write(`${JSON.stringify({ current, retired })}\n`);
         return;
@@ -53,7 +50,7 @@ export function registerNodeKeyCommand(program: Command, io: ProgramIo): void {
     .description('the published keys, newest first')
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }) => {
-      const keys = await withAdminContext(io.env, (app) => app.get(NodeKeysService).publishedKeys());
+      const keys = await withAdminContext(io, (app) => app.get(NodeKeysService).publishedKeys());
       if (opts.json) io.stdout.write(`${JSON.stringify({ keys })}\n`);
       else for (const k of keys) io.stdout.write(`${describe(k)}\n`);
     });

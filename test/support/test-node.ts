@@ -1,8 +1,10 @@
 /**
  * Starts a real node (the same createNode() as main.ts) on a loopback port with a fresh
- * database, in development mode so that several nodes on one machine can federate.
+ * database, in development mode so that several nodes on one machine can federate. A test
+ * that depends on time gives it a ManualClock (./manual-clock.ts) and moves that.
  */
-import { createNode, type RunningNode } from '../../src/app.setup.js';
+import { createNode, type NodeOverrides, type RunningNode } from '../../src/app.setup.js';
+import { Clock } from '../../src/common/clock.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { freePort } from './free-port.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
@@ -11,6 +13,8 @@ export interface TestNode {
   node: RunningNode;
   database: TestDatabase;
   config: AppConfig;
+  /** The node's clock (the system clock unless one was given); test users sign with it. */
+  clock: Clock;
   url: string;
   /** Stops the node and starts it again on the same database and port. */
   restart(): Promise<void>;
@@ -21,23 +25,25 @@ export interface TestNode {
 
 export async function startTestNode(
   env: Record<string, string> = {},
-  overrides: Partial<AppConfig> = {},
+  overrides: NodeOverrides = {},
 ): Promise<TestNode> {
   const database = await createTestDatabase();
   // The port is chosen up front so the public URL is known before the node starts.
   const port = await freePort();
   const base = loadConfig({ KEYPEARS_DEV: '1', PORT: String(port), LOG_LEVEL: 'silent', ...env });
-  const config: AppConfig = { ...base, ...database.config, ...overrides };
-  const node = await createNode(config);
+  const config: AppConfig = { ...base, ...database.config };
+  const clock = overrides.clock ?? new Clock();
+  const node = await createNode(config, { ...overrides, clock });
   let running = true;
   const handle: TestNode = {
     node,
     database,
     config,
+    clock,
     url: node.url,
     async restart() {
       if (running) await handle.node.close();
-      handle.node = await createNode(config);
+      handle.node = await createNode(config, { ...overrides, clock });
       running = true;
     },
     async stop() {
