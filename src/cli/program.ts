@@ -1,8 +1,8 @@
 /**
- * The `keypears` command line (README, "The `keypears` CLI") as a function, so it runs the
- * same from the binary and in-process in tests: `keypears [--home DIR] [--json] <command>`.
- * Commands live in ./commands and register themselves; this file owns the global options,
- * output and exit codes.
+ * The `keypears` command line (docs/cli.md) as a function, so it runs the same from the
+ * binary and in-process in tests: `keypears [--home DIR] [--json] <command>`. Commands live
+ * in ./commands and register themselves; this file owns the global options, output and exit
+ * codes.
  */
 import os from 'node:os';
 import path from 'node:path';

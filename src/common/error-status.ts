@@ -11,7 +11,6 @@ export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   invalid_json: 400,
   invalid_address: 400,
   invalid_domain: 400,
-  invalid_encoding: 400,
   // 401: who is asking could not be established
   unauthorized: 401,
   signature_missing: 401,

@@ -15,7 +15,6 @@ export const API_ERROR_CODES = [
   'invalid_json',
   'invalid_address',
   'invalid_domain',
-  'invalid_encoding',
   'unauthorized',
   'signature_missing',
   'signature_malformed',

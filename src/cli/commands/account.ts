@@ -1,6 +1,6 @@
 /**
- * `keypears init`, `register` and `publish`: create the identity keys, register them on the
- * node, keep prekeys published. Thin over src/sdk/account.ts.
+ * `keypears init`, `register` and `publish` (docs/cli.md): create the identity keys, register
+ * them on the node, keep prekeys published. Thin over src/sdk/account.ts.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDevFlag, parseDiscoverySettings } from '../../net/settings.js';

@@ -1,7 +1,7 @@
 /**
- * `keypears resolve <address>`: the CLI's own discovery (DNS TXT and well-known, through the
- * same SSRF guard as the node), then the public identity from the node found, every
- * signature verified. Reads KEYPEARS_DEV, KEYPEARS_DNS_SERVERS and
+ * `keypears resolve <address>` (docs/cli.md): the CLI's own discovery (DNS TXT and well-known,
+ * through the same SSRF guard as the node), then the public identity from the node found,
+ * every signature verified. Reads KEYPEARS_DEV, KEYPEARS_DNS_SERVERS and
  * KEYPEARS_DEV_WELL_KNOWN_PORT exactly as the node does (src/net/settings.ts).
  */
 import type { Command } from 'commander';
