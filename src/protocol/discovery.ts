@@ -11,6 +11,7 @@ import { parseDomain } from './address.js';
 import { ED25519_PUBLIC_KEY_LENGTH } from './crypto.js';
 import { fromB64uSized } from './encoding.js';
 import { KeyPearsError, type ErrorCode } from './errors.js';
+import { describeZodError } from './wire.js';
 
 /** The protocol version named in TXT records and node documents. */
 export const DISCOVERY_VERSION = 'KP1';
@@ -177,12 +178,7 @@ export const DomainPointerSchema = z.object({
 });
 export type DomainPointer = z.infer<typeof DomainPointerSchema>;
 
-function issues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : 'document'}: ${i.message}`)
-    .join('; ');
-}
+const issues = (error: z.ZodError): string => describeZodError(error, 'document');
 
 /**
  * Validates a node document fetched from `expectedNodeUrl`: the shape, the `node` field
