@@ -11,13 +11,13 @@ import { resolveCommand } from '../src/cli/commands/resolve.js';
 import { resolveAddress, resolveNodeUrl } from '../src/sdk/resolve.js';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { freePort } from './support/free-port.js';
-import { ManualClock } from './support/manual-clock.js';
+import { MovableClock } from './support/movable-clock.js';
 import { startLoopbackHttp, type LoopbackHttp } from './support/loopback-http.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 import { registerUser } from './support/test-users.js';
 
 /** Both nodes' clock: it moves only when a test moves it (cache lifetimes, refetch intervals). */
-const clock = new ManualClock();
+const clock = new MovableClock(Date.now());
 let ns: LoopbackNameserver;
 let web: LoopbackHttp;
 let a: TestNode;

@@ -9,10 +9,9 @@ import { identityFingerprint } from '../src/protocol/fingerprint.js';
 import { signRequest } from '../src/protocol/http-signature.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
 import { identityPublicKey } from '../src/sdk/keystore.js';
-import { startTestNode, type TestNode } from './support/test-node.js';
+import { clockInThisHour, startTestNode, type TestNode } from './support/test-node.js';
 import { clientFor, nowSeconds, registerUser } from './support/test-users.js';
 import { expectErrorResponse } from './support/expect-error.js';
-import { clockInThisHour } from './support/manual-clock.js';
 
 let t: TestNode;
 

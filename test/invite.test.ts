@@ -8,11 +8,11 @@ import { PrismaService } from '../src/database/prisma.service.js';
 import { InviteRepository } from '../src/identity/invite.repository.js';
 import { inviteTokenHash, InviteService } from '../src/identity/invite.service.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
-import { ManualClock } from './support/manual-clock.js';
+import { MovableClock } from './support/movable-clock.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
 /** The node's and the operator command's clock. */
-const clock = new ManualClock();
+const clock = new MovableClock(Date.now());
 let t: TestNode;
 
 beforeAll(async () => {

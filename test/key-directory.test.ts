@@ -15,8 +15,8 @@ import { decodeBundle, decodePublicIdentity, type PublicKeyRecord } from '../src
 import { KeysService } from '../src/keys/keys.service.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
 import { expectErrorResponse } from './support/expect-error.js';
-import { clockInThisHour, ManualClock } from './support/manual-clock.js';
-import { startTestNode, type TestNode } from './support/test-node.js';
+import { MovableClock } from './support/movable-clock.js';
+import { clockInThisHour, startTestNode, type TestNode } from './support/test-node.js';
 import { clientFor, nowSeconds, registerUser, topUp, type TestUser } from './support/test-users.js';
 
 let t: TestNode;
@@ -396,7 +396,7 @@ describe('claim limits counted with the nonce', () => {
     // A clock that stands still: every claim below falls into the same windows.
     node = await startTestNode(
       { KEYPEARS_DOMAINS: 'a.example', KEYPEARS_CLAIM_LIMIT_PER_PAIR: '2', KEYPEARS_CLAIM_LIMIT_PER_SOURCE: '100' },
-      { clock: new ManualClock() },
+      { clock: new MovableClock(Date.now()) },
     );
     u = await registerUser(node, 'u@a.example', 0);
     await registerUser(node, 'v@a.example', 3);

@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runAdmin } from '../src/admin/admin-program.js';
 import { parseOverlap } from '../src/admin/node-key.command.js';
-import { ManualClock } from './support/manual-clock.js';
+import { MovableClock } from './support/movable-clock.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
 /** The node's and the operator commands' clock. */
-const clock = new ManualClock();
+const clock = new MovableClock(Date.now());
 let t: TestNode;
 
 beforeAll(async () => {

@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { expectErrorResponse } from './support/expect-error.js';
-import { clockInThisHour } from './support/manual-clock.js';
-import { startTestNode, type TestNode } from './support/test-node.js';
+import { clockInThisHour, startTestNode, type TestNode } from './support/test-node.js';
 import { registerUser } from './support/test-users.js';
 
 /** Node a's clock: ten seconds into an hour, moved only by the test. */

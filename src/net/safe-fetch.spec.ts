@@ -114,10 +114,10 @@ describe('safeFetch in dev mode (http and loopback allowed)', () => {
   });
 
   it('times out', async () => {
-    const started = Date.now();
+    // The server never answers: only the deadline can end this request (fetch_timeout says it did).
     const e = await asyncRefusal(safeFetch(`${server.url}/hang`, { dev: true, timeoutMs: 300 }));
     expect(e.code).toBe('fetch_timeout');
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(e.message).toContain('within 300 ms');
   });
 
   it('reports refused connections and unknown hosts as fetch_failed with a reason', async () => {

@@ -1,12 +1,13 @@
 /**
  * Starts a real node (the same createNode() as main.ts) on a loopback port with a fresh
  * database, in development mode so that several nodes on one machine can federate. A test
- * that depends on time gives it a ManualClock (./manual-clock.ts) and moves that.
+ * that depends on time gives it a MovableClock (./movable-clock.ts) and moves that.
  */
 import { createNode, type NodeOverrides, type RunningNode } from '../../src/app.setup.js';
 import { Clock } from '../../src/common/clock.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { freePort } from './free-port.js';
+import { MovableClock } from './movable-clock.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export interface TestNode {
@@ -56,4 +57,13 @@ export async function startTestNode(
     },
   };
   return handle;
+}
+
+/**
+ * A clock that stands still `offsetMs` (default 10 s) into the current hour, until the test
+ * moves it: every fixed rate-limit window of a minute or an hour then starts at a known
+ * instant, whatever the time of the run, and signatures made by the node's test users fit it.
+ */
+export function clockInThisHour(offsetMs = 10_000): MovableClock {
+  return new MovableClock(Math.floor(Date.now() / 3_600_000) * 3_600_000 + offsetMs);
 }

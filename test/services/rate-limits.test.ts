@@ -1,31 +1,33 @@
 /**
  * The rate limits as a service on a real database (no HTTP): fixed windows and their edges,
  * the buckets the claim limits count per source and per pair, counting together with a
- * request's nonce, and the clean-up of old windows. Time is a ManualClock.
+ * request's nonce, and the clean-up of old windows. Time is a MovableClock.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
-import { NonceRepository } from '../src/auth/nonce.repository.js';
-import { RateLimitModule } from '../src/common/rate-limit/rate-limit.module.js';
-import { RateLimitService, type RateLimitedBucket } from '../src/common/rate-limit/rate-limit.service.js';
-import { PG_ADMISSION_POOL } from '../src/database/pg-pool.js';
-import { PrismaService } from '../src/database/prisma.service.js';
-import { claimLimits } from '../src/keys/keys.service.js';
-import { startServiceContext, type ServiceContext } from './support/service-context.js';
+import { NonceRepository } from '../../src/auth/nonce.repository.js';
+import { RateLimitModule } from '../../src/common/rate-limit/rate-limit.module.js';
+import { RateLimitService, type RateLimitedBucket } from '../../src/common/rate-limit/rate-limit.service.js';
+import { PG_ADMISSION_POOL } from '../../src/database/pg-pool.js';
+import { PrismaService } from '../../src/database/prisma.service.js';
+import { claimLimits } from '../../src/keys/keys.service.js';
+import { startServiceGraph, type ServiceGraph } from '../support/service-graph.js';
 
 /** A fixed instant at the start of a minute and of an hour. */
 const HOUR = Date.UTC(2026, 0, 1, 10, 0, 0);
-let ctx: ServiceContext;
+let ctx: ServiceGraph;
 let limits: RateLimitService;
 let nonces: NonceRepository;
 
 beforeAll(async () => {
-  ctx = await startServiceContext([RateLimitModule], {
+  ctx = await startServiceGraph({
+    imports: [RateLimitModule],
     env: { KEYPEARS_CLAIM_LIMIT_PER_SOURCE: '3', KEYPEARS_CLAIM_LIMIT_PER_PAIR: '2' },
+    start: new Date(HOUR),
   });
-  limits = ctx.app.get(RateLimitService);
+  limits = ctx.module.get(RateLimitService);
   // Built by hand: it belongs to the auth module, and needs only the database.
-  nonces = new NonceRepository(ctx.app.get(PrismaService), ctx.app.get<pg.Pool>(PG_ADMISSION_POOL));
+  nonces = new NonceRepository(ctx.module.get(PrismaService), ctx.module.get<pg.Pool>(PG_ADMISSION_POOL));
 });
 
 afterAll(async () => {
@@ -33,7 +35,7 @@ afterAll(async () => {
 });
 
 const rows = (prefix: string) =>
-  ctx.app.get(PrismaService).rateLimit.findMany({
+  ctx.module.get(PrismaService).rateLimit.findMany({
     where: { bucket: { startsWith: prefix } },
     orderBy: [{ bucket: 'asc' }, { windowStart: 'asc' }],
   });
