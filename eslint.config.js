@@ -90,6 +90,13 @@ const layerImports = ({ folder, role, above }) => {
   return { paths, patterns };
 };
 
+/** The protocol core's rules, and no node:* module: the transparency core also runs in a browser. */
+const transparencyImports = () => {
+  const { paths, patterns } = layerImports(LAYERS[0]);
+  patterns.push({ group: ['node:*'], message: 'keep the transparency core framework-free: it also runs in a browser' });
+  return { paths, patterns };
+};
+
 const restrict = (options) => ['error', options];
 
 export default tseslint.config(
@@ -164,6 +171,19 @@ export default tseslint.config(
         },
       ],
       'no-restricted-properties': 'off',
+    },
+  },
+  {
+    // The transparency core is shared with clients that may run in a browser (docs/transparency.md):
+    // the protocol core's rules, and no node:* module or Buffer either.
+    files: ['src/protocol/transparency/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': restrict(transparencyImports()),
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: 'use Uint8Array (the core also runs in a browser)' },
+      ],
     },
   },
   {

@@ -41,6 +41,18 @@ describe('lint: the protocol core stays framework-free', () => {
   });
 });
 
+describe('lint: the transparency core also runs in a browser', () => {
+  it.each([
+    ['a node: module', "import { createHash } from 'node:crypto';", /framework-free: it also runs in a browser/],
+    ['NestJS', "import { Injectable } from '@nestjs/common';", / src\/protocol is the framework-free core/],
+    ['a server module', "import { Clock } from '../../common/clock.js';", /must not import the server/],
+  ])('refuses %s in src/protocol/transparency', async (_, source, message) => {
+    expect(await refusals('src/protocol/transparency/probe.ts', `${source}\nexport {};\n`)).toEqual([
+      expect.stringMatching(message),
+    ]);
+  });
+});
+
 describe('lint: only repositories and src/database talk to the database', () => {
   it.each([
     ['Prisma', "import { Prisma } from '@prisma/client';"],

@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
 import { API_ERROR_CODES, isApiErrorCode, KeyPearsError, LOCAL_ERROR_CODES } from '../protocol/errors.js';
 import { ERROR_STATUS, statusForCode } from './error-status.js';
+import { KT_FAILURE_CODES } from '../protocol/transparency/log-verifier.js';
 
 const doc = readFileSync('docs/errors.md', 'utf8');
 const [apiSection, localSection] = doc.split(/^## Codes that never leave the program$/m);
@@ -25,6 +26,10 @@ describe('error codes', () => {
     const documented = [...localSection.matchAll(/^\| `([a-z0-9_]+)` +\|/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual([...LOCAL_ERROR_CODES].sort());
     for (const code of LOCAL_ERROR_CODES) expect({ code, status: statusForCode(code) }).toEqual({ code });
+  });
+
+  it('include every failure of the transparency verifier, as a peer failure (502)', () => {
+    expect(KT_FAILURE_CODES.map((code) => [code, ERROR_STATUS[code]])).toEqual(KT_FAILURE_CODES.map((c) => [c, 502]));
   });
 
   it('are snake_case, each in one set only, and map to error statuses', () => {

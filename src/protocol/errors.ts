@@ -61,6 +61,12 @@ export const API_ERROR_CODES = [
   'domain_not_listed',
   'invalid_bundle',
   'invalid_identity',
+  // key transparency (docs/transparency.md): a peer's answer is not proven by its log
+  'kt_proof_missing',
+  'kt_proof_invalid',
+  'kt_log_inconsistent',
+  'kt_stale',
+  'kt_log_reset',
   'fetch_failed',
   'fetch_timeout',
   'database_unavailable',
