@@ -14,6 +14,7 @@ const SCENARIOS = {
   exchange: () => import('./scenarios/exchange.js'),
   growth: () => import('./scenarios/growth.js'),
   outbox: () => import('./scenarios/outbox.js'),
+  crypto: () => import('./scenarios/crypto.js'),
 };
 
 const requested = process.argv.slice(2);
