@@ -247,6 +247,25 @@ describe('SHA-256 and HMAC-SHA256', () => {
   });
 });
 
+describe('SHA-256, HMAC and HKDF backends', () => {
+  it('give the same bytes as noble on random inputs of many lengths', async () => {
+    const { sha256: nobleSha256 } = await import('@noble/hashes/sha2.js');
+    const { hmac } = await import('@noble/hashes/hmac.js');
+    const { hkdf } = await import('@noble/hashes/hkdf.js');
+    for (const length of [0, 1, 31, 32, 33, 63, 64, 65, 1023, 1024, 1025, 3500]) {
+      const data = randomBytes(length);
+      const key = randomBytes((length * 7) % 130);
+      expect(toHex(sha256(data))).toBe(toHex(nobleSha256(data)));
+      expect(toHex(hmacSha256(key, data))).toBe(toHex(hmac(nobleSha256, key, data)));
+      // An info longer than node:crypto takes (1024 bytes) goes to noble.
+      const out = 1 + (length % 100);
+      expect(toHex(hkdfSha256(key, data.subarray(0, 40), data, out))).toBe(
+        toHex(hkdf(nobleSha256, key, data.subarray(0, 40), data, out)),
+      );
+    }
+  });
+});
+
 describe('BLAKE3 (official test vectors)', () => {
   const vectors = JSON.parse(readFileSync(new URL('./test-vectors/blake3.json', import.meta.url), 'utf8')) as {
     cases: Array<{ input_len: number; hash: string }>;

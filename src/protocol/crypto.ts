@@ -368,13 +368,28 @@ export function mlkem768Decapsulate(cipherText: Uint8Array, secretKey: Uint8Arra
 
 // --- Hashes and KDFs ------------------------------------------------------------------
 
-export const sha256 = (data: Uint8Array): Uint8Array => nobleSha256(data);
+/**
+ * SHA-256 and the HMAC and HKDF built on it go through node:crypto where available (an exchange
+ * hashes its 3.5 KB transcript and derives its keys with them; OpenSSL's SHA-256 is several
+ * times noble's speed here), noble otherwise; the specs run the FIPS, RFC 4231 and RFC 5869
+ * vectors and compare the two on random inputs.
+ */
+export const sha256 = (data: Uint8Array): Uint8Array =>
+  nodeCrypto ? new Uint8Array(nodeCrypto.createHash('sha256').update(data).digest()) : nobleSha256(data);
 
 /** BLAKE3 with a 32-byte (default) or longer extendable output. */
 export const blake3 = (data: Uint8Array, outputLength = 32): Uint8Array => nobleBlake3(data, { dkLen: outputLength });
 
+/** Node refuses HKDF `info` longer than this; such calls go to noble. */
+const NODE_HKDF_INFO_MAX = 1024;
+
 /** HKDF-SHA256 (RFC 5869). */
 export const hkdfSha256 = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array =>
-  hkdf(nobleSha256, ikm, salt, info, length);
+  nodeCrypto && info.length <= NODE_HKDF_INFO_MAX
+    ? new Uint8Array(nodeCrypto.hkdfSync('sha256', ikm, salt, info, length))
+    : hkdf(nobleSha256, ikm, salt, info, length);
 
-export const hmacSha256 = (key: Uint8Array, message: Uint8Array): Uint8Array => hmac(nobleSha256, key, message);
+export const hmacSha256 = (key: Uint8Array, message: Uint8Array): Uint8Array =>
+  nodeCrypto
+    ? new Uint8Array(nodeCrypto.createHmac('sha256', key).update(message).digest())
+    : hmac(nobleSha256, key, message);
