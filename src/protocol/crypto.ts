@@ -193,16 +193,32 @@ function nodePublicKey(crypto: NodeCrypto, publicKey: Uint8Array): KeyObject {
   return key;
 }
 
+/**
+ * Keys found to decode, by their bytes: every decode of an identity or bundle checks its
+ * identity key's point (noble, about 0.1 ms; OpenSSL offers no such check), and the same few
+ * keys come back again and again. The answer is a function of the bytes; only valid keys are
+ * kept, and the oldest goes when full.
+ */
+const validEd25519Keys = new Set<string>();
+const VALID_ED25519_KEYS_MAX = 4096;
+
 /** True when the bytes decode to a valid Ed25519 point (a usable public key). */
 export function isValidEd25519PublicKey(publicKey: Uint8Array): boolean {
-  if (publicKey?.length !== ED25519_PUBLIC_KEY_LENGTH) return false;
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== ED25519_PUBLIC_KEY_LENGTH) return false;
+  const id = bytesId(publicKey);
+  if (validEd25519Keys.has(id)) return true;
   try {
     ed25519.Point.fromBytes(publicKey);
-    return true;
   } catch {
     return false;
   }
+  if (validEd25519Keys.size >= VALID_ED25519_KEYS_MAX) validEd25519Keys.delete(validEd25519Keys.values().next().value!);
+  validEd25519Keys.add(id);
+  return true;
 }
+
+/** The bytes as a string, one to one (latin1: a character per byte). */
+const bytesId = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
 
 // --- X25519 (RFC 7748) ----------------------------------------------------------------
 
