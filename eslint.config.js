@@ -34,6 +34,30 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off' },
   },
   {
+    // The conformance suite tests a node from the outside: it may use the protocol core, the
+    // SDK, the outbound network helpers and the loopback nameserver, never the node's own code.
+    files: ['src/conformance/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!protocol/|sdk/|net/|dev/loopback-nameserver\\.js$)',
+              message:
+                'the conformance suite may import only src/protocol, src/sdk, src/net and the loopback nameserver',
+            },
+            {
+              regex: '^(@nestjs|@prisma|@electric-sql|pg$|fastify)',
+              message: 'the conformance suite uses no server framework',
+            },
+          ],
+        },
+      ],
+      'no-restricted-properties': 'off',
+    },
+  },
+  {
     // Attack tests build deliberately ill-typed inputs.
     files: ['**/*.spec.ts', 'test/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

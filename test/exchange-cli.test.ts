@@ -1,5 +1,5 @@
 /**
- * The SPEC §7 story with the CLI's exchange commands on loopback: a nameserver, two nodes with
+ * The story of docs/cli.md with the CLI's exchange commands on loopback: a nameserver, two nodes with
  * their own databases (a.test, b.test), two keystore homes on disk. alice@a.test and
  * bob@b.test are registered and publish; Alice starts, Bob accepts; both print the same
  * secret and both exchanges end confirmed.

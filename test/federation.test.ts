@@ -258,8 +258,9 @@ describe('signed node-to-node requests', () => {
     const message = await aliceInitiation();
     const asA = await federationPost(c, b, message, { domain: 'a.test' });
     const refused = await asA.send();
-    expect(refused.status).toBe(401);
-    expect(refused.body.error?.code).toBe('unknown_key');
+    // docs/protocol.md §9.1: the origin is checked against discovery before any key id.
+    expect(refused.status).toBe(403);
+    expect(refused.body.error?.code).toBe('origin_not_authorized');
     const asC = await federationPost(c, b, message, { domain: 'c.test' });
     const forged = await asC.send();
     expect(forged.status).toBe(403);

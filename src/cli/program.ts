@@ -1,5 +1,5 @@
 /**
- * The `keypears` command line (SPEC §7) as a function, so it runs the same from the binary and
+ * The `keypears` command line (docs/cli.md) as a function, so it runs the same from the binary and
  * in-process in tests: `keypears [--home DIR] [--json] <command>`. Commands live in
  * ./commands and register themselves; this file owns the global options, output and exit codes.
  */

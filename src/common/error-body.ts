@@ -1,4 +1,4 @@
-/** The JSON shape of every error response (SPEC §9). */
+/** The JSON shape of every error response (docs/errors.md). */
 export interface ErrorBody {
   error: { code: string; message: string; retryAfterSeconds?: number };
 }

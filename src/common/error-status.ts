@@ -1,5 +1,5 @@
 /**
- * The HTTP status of every error code the node can answer with (SPEC §9). A code missing
+ * The HTTP status of every error code the node can answer with (docs/errors.md). A code missing
  * here is a bug: the filter answers 500 and logs it. Keep docs/errors.md in step.
  */
 export const ERROR_STATUS: Readonly<Record<string, number>> = {
@@ -8,7 +8,6 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   invalid_json: 400,
   invalid_address: 400,
   invalid_domain: 400,
-  invalid_encoding: 400,
   // 401: who is asking could not be established
   signature_missing: 401,
   signature_malformed: 401,

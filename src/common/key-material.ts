@@ -1,6 +1,6 @@
 /**
  * Classifies why a request carrying key material failed its wire schema, so that the status
- * says what is wrong (SPEC §9): a well-formed request whose keys have the wrong length or
+ * says what is wrong (docs/errors.md): a well-formed request whose keys have the wrong length or
  * encoding is 422 `invalid_key`, a malformed signature is 422 `bad_signature`, anything else
  * is 400 `invalid_request`.
  */

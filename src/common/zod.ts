@@ -7,17 +7,18 @@ import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
 import { KeyPearsError } from '../protocol/errors.js';
 
-export function formatZodError(error: z.ZodError): string {
+/** `where` names what was parsed (`body`, `query`) for issues about the whole value. */
+export function formatZodError(error: z.ZodError, where = 'body'): string {
   return error.issues
     .slice(0, 5)
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : where}: ${issue.message}`)
     .join('; ');
 }
 
 /** Parses a value or throws `invalid_request` (400) naming the offending fields. */
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where = 'body'): z.output<T> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new KeyPearsError('invalid_request', formatZodError(result.error));
+  if (!result.success) throw new KeyPearsError('invalid_request', formatZodError(result.error, where));
   return result.data;
 }
 
@@ -37,7 +38,7 @@ export const ApiZodBody = (schema: z.ZodType) => ApiBody({ schema: openApi(schem
 export const ApiZodResponse = (status: number, schema: z.ZodType, description?: string) =>
   ApiResponse({ status, description, schema: openApi(schema, 'output') });
 
-/** Documents the SPEC §9 error shape for the given statuses. */
+/** Documents the docs/errors.md error shape for the given statuses. */
 export const ApiErrors = (...statuses: number[]) =>
   applyDecorators(
     ...statuses.map((status) =>

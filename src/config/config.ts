@@ -1,5 +1,5 @@
 /**
- * The node's configuration (SPEC §8), read from the environment once at start-up and
+ * The node's configuration (README, "Configuration"), read from the environment once at start-up and
  * validated as a whole. This is the only place that looks at environment variables; the
  * rest of the node receives an `AppConfig` by injection.
  */

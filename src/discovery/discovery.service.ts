@@ -54,7 +54,7 @@ function cachedError(entry: CachedDiscovery): KeyPearsError {
 }
 
 /**
- * Which node serves a domain, with the PostgreSQL cache of SPEC §4: positive answers for
+ * Which node serves a domain, with the PostgreSQL cache of docs/discovery.md §4: positive answers for
  * their TTL (60 s to 24 h), negative ones for 5 minutes, the previous answer for up to 24 h
  * when a refresh fails, and a rate-limited refetch of a node's keys after a rotation.
  */
@@ -207,11 +207,20 @@ export class DiscoveryService {
    * The public key a node serving `domain` signs with under `keyId`, valid now; refetches
    * the node's document once for an unknown id (key rotation).
    *
-   * @throws KeyPearsError `unknown_key` (401) when the node does not publish such a valid key,
+   * @param expectedNode when given, the node that must serve `domain`, checked before the key.
+   * @throws KeyPearsError `origin_not_authorized` (403) when `domain` is served by a node other
+   *   than `expectedNode`, `unknown_key` (401) when the node does not publish such a valid key,
    *   or any `resolveDomain` error.
    */
-  async nodeVerificationKey(domain: string, keyId: string): Promise<{ nodeUrl: string; key: NodeKey }> {
+  async nodeVerificationKey(
+    domain: string,
+    keyId: string,
+    expectedNode?: string,
+  ): Promise<{ nodeUrl: string; key: NodeKey }> {
     const resolved = await this.resolveDomain(domain);
+    if (expectedNode !== undefined && resolved.nodeUrl !== expectedNode) {
+      throw new KeyPearsError('origin_not_authorized', `${domain} is not served by ${expectedNode}`);
+    }
     const nowSeconds = Math.floor(this.clock.now().getTime() / 1000);
     const valid = (k: NodeKey | undefined) =>
       k !== undefined && k.notBefore <= nowSeconds && (k.notAfter === null || nowSeconds < k.notAfter);

@@ -22,7 +22,7 @@ export const ResolveResponseSchema = z.object({
 });
 export type ResolveResponse = z.infer<typeof ResolveResponseSchema>;
 
-/** "Which node serves this address, and what is its public identity?" (SPEC §1). */
+/** "Which node serves this address, and what is its public identity?" (docs/discovery.md §7). */
 @Injectable()
 export class ResolveService {
   constructor(

@@ -88,7 +88,7 @@ export class ExchangeController {
     @Query() query: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<InboxResponse> {
-    const { wait } = parseWith(InboxQuerySchema, query);
+    const { wait } = parseWith(InboxQuerySchema, query, 'query');
     return { exchanges: await this.exchanges.inbox(account, waitOf(wait, reply)) };
   }
 
@@ -113,7 +113,7 @@ export class ExchangeController {
     @Query() query: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ExchangeView> {
-    const { wait, status } = parseWith(ExchangeQuerySchema, query);
+    const { wait, status } = parseWith(ExchangeQuerySchema, query, 'query');
     return this.exchanges.get(account, id, waitOf(wait, reply), status);
   }
 

@@ -15,7 +15,7 @@ import { OutboxRepository } from './outbox.repository.js';
 import { OutboxWorker } from './outbox.worker.js';
 
 /**
- * The exchange (SPEC §6): the client API, the federation endpoints that carry exchange
+ * The exchange (docs/protocol.md §7, §10): the client API, the federation endpoints that carry exchange
  * messages and bundle claims between nodes, and the outbox that delivers them reliably.
  */
 @Module({

@@ -41,7 +41,7 @@ interface DueRow {
 }
 
 /**
- * The outbox of messages for other nodes (SPEC §5). Rows are written in the same transaction
+ * The outbox of messages for other nodes (docs/protocol.md §9). Rows are written in the same transaction
  * as the state change they announce, claimed by one worker at a time across replicas, and kept
  * after delivery or failure as a record of what happened.
  */

@@ -1,5 +1,5 @@
 /**
- * Drains the outbox (SPEC §5): claims due messages (safe with several replicas on one
+ * Drains the outbox (docs/protocol.md §9): claims due messages (safe with several replicas on one
  * database, see OutboxRepository.claimDue), delivers each to the node serving its target
  * domain, and reschedules failures with exponential backoff and full jitter until the
  * delivery horizon, when the message and its exchange are marked failed. Also expires

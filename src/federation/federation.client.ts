@@ -1,5 +1,5 @@
 /**
- * Signed requests to other nodes (SPEC §5). Each request is signed with this node's current
+ * Signed requests to other nodes (docs/protocol.md §9). Each request is signed with this node's current
  * key (RFC 9421, src/protocol/http-signature.ts) and covers the method, the target URI, the
  * body digest, the origin and destination nodes, the domain the request acts for, its
  * creation time, a short expiry and a nonce. It goes out through the SSRF-safe fetcher, to
@@ -97,7 +97,7 @@ export class FederationClient {
   }
 }
 
-/** The peer's error code and message, if its answer has the SPEC §9 shape. */
+/** The peer's error code and message, if its answer has the docs/errors.md shape. */
 function peerError(response: { json(code?: string): unknown }): { code: string; message: string } {
   try {
     const error = (response.json() as { error?: { code?: unknown; message?: unknown } })?.error;

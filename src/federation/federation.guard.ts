@@ -73,7 +73,13 @@ export class FederationGuard implements CanActivate {
     let originNode: string;
     let domain: string;
     try {
-      originNode = normalizeNodeUrl(singleHeader(request, ORIGIN_HEADER), { allowHttp, code: 'signature_malformed' });
+      const rawOrigin = singleHeader(request, ORIGIN_HEADER);
+      originNode = normalizeNodeUrl(rawOrigin, { allowHttp, code: 'signature_malformed' });
+      // Exactly the base URL of the sender's node document, as keypears-destination is ours:
+      // a second spelling of one origin would be a second thing to compare (docs/protocol.md §9.1).
+      if (rawOrigin !== originNode) {
+        throw new KeyPearsError('signature_malformed', `keypears-origin must be exactly ${originNode}`);
+      }
       domain = parseDomain(singleHeader(request, DOMAIN_HEADER));
     } catch (e) {
       if (e instanceof KeyPearsError && e.code !== 'signature_malformed') {
@@ -88,12 +94,10 @@ export class FederationGuard implements CanActivate {
       scope: FEDERATION_NONCE_SCOPE,
       requiredHeaders: FEDERATION_COVERED_HEADERS,
       resolveKey: async (keyId) => {
-        // The key must be published by the node that discovery names for the domain, and that
-        // node must be the one the request says it comes from.
-        const { nodeUrl, key } = await this.discovery.nodeVerificationKey(domain, keyId);
-        if (nodeUrl !== originNode) {
-          throw new KeyPearsError('origin_not_authorized', `${domain} is not served by ${originNode}`);
-        }
+        // The node that discovery names for the domain must be the one the request says it
+        // comes from (checked before the key, so a stranger's key id is not looked up at all),
+        // and it must publish the key.
+        const { key } = await this.discovery.nodeVerificationKey(domain, keyId, originNode);
         return fromB64uSized(key.publicKey, 32, 'node key');
       },
     });

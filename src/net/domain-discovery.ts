@@ -1,5 +1,5 @@
 /**
- * Which node serves a domain (SPEC §4, docs/discovery.md): the `_keypears.<domain>` TXT
+ * Which node serves a domain (docs/discovery.md): the `_keypears.<domain>` TXT
  * record and `https://<domain>/.well-known/keypears.json` are asked at the same time, then
  * the node's own document is fetched and must list the domain. Used by the node (behind its
  * PostgreSQL cache) and by the CLI. Framework-free.

@@ -1,5 +1,5 @@
 /**
- * Which IP addresses the node may connect to (SPEC §4, "SSRF-safe"). Every outbound
+ * Which IP addresses the node may connect to (docs/discovery.md §5, "SSRF-safe"). Every outbound
  * connection goes through `checkDestinationAddress` with the exact address about to be
  * dialled, so a hostile DNS answer or URL cannot point the node at its own loopback, the
  * operator's private network, cloud metadata services or anything not globally routable.

@@ -1,5 +1,5 @@
 /**
- * The one way the node (and the CLI) makes outbound HTTP requests (SPEC §4): HTTPS only,
+ * The one way the node (and the CLI) makes outbound HTTP requests (docs/discovery.md §5): HTTPS only,
  * every address of the host checked by the IP classifier before any connection, the
  * connection pinned to the address that was checked (so a second DNS answer cannot switch
  * it), redirects only to the same origin and re-checked, a deadline for the whole request

@@ -34,7 +34,7 @@ const published = (k: StoredNodeKey): NodeKey => ({
 });
 
 /**
- * The node's Ed25519 signing keys (SPEC §4): created on first start, kept in the database
+ * The node's Ed25519 signing keys (docs/discovery.md §1): created on first start, kept in the database
  * (shared by replicas), rotated by the operator with an overlap during which the old key
  * is still published.
  */

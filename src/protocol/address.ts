@@ -1,5 +1,5 @@
 /**
- * Addresses (`local@domain`, SPEC.md §2) and their one canonical form.
+ * Addresses (`local@domain`, docs/protocol.md §1.1) and their one canonical form.
  *
  * Every address is parsed here before it is compared, stored, signed or looked up, so that two
  * spellings of one address (`Alice@Bücher.Example`, `alice@xn--bcher-kva.example`) can never

@@ -267,7 +267,7 @@ describe('SHA-256, HMAC and HKDF backends', () => {
 });
 
 describe('BLAKE3 (official test vectors)', () => {
-  const vectors = JSON.parse(readFileSync(new URL('./test-vectors/blake3.json', import.meta.url), 'utf8')) as {
+  const vectors = JSON.parse(readFileSync(new URL('../../docs/test-vectors/blake3.json', import.meta.url), 'utf8')) as {
     cases: Array<{ input_len: number; hash: string }>;
   };
 

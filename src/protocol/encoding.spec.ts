@@ -37,12 +37,12 @@ describe('hex', () => {
 
   it.each(['00ABFF', 'Ab', 'abc', '0g', ' 00', '00\n', '0x00', '-1'])('refuses %j', (text) => {
     const error = refusal(() => fromHex(text, 'signature'));
-    expect(error.code).toBe('invalid_encoding');
+    expect(error.code).toBe('invalid_request');
     expect(error.message).toBe('signature must be lower-case hexadecimal');
   });
 
   it('refuses non-strings and uses the given code', () => {
-    expect(refusal(() => fromHex(42 as unknown as string)).code).toBe('invalid_encoding');
+    expect(refusal(() => fromHex(42 as unknown as string)).code).toBe('invalid_request');
     expect(refusal(() => fromHex('zz', 'key', 'invalid_key')).code).toBe('invalid_key');
   });
 
@@ -87,7 +87,7 @@ describe('base64url', () => {
     ['AB', 'is not canonical base64url'],
   ])('refuses %j', (text, message) => {
     const error = refusal(() => fromB64u(text, 'nonce'));
-    expect(error.code).toBe('invalid_encoding');
+    expect(error.code).toBe('invalid_request');
     expect(error.message).toBe(`nonce ${message}`);
   });
 

@@ -11,8 +11,11 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-/** Lower-case hex only; `field` names the input in the error message. */
-export function fromHex(hex: string, field = 'value', code = 'invalid_encoding'): Uint8Array {
+/**
+ * Lower-case hex only; `field` names the input in the error message. A value that does not
+ * decode is `invalid_request`, as any other member failing its schema (docs/errors.md).
+ */
+export function fromHex(hex: string, field = 'value', code = 'invalid_request'): Uint8Array {
   if (typeof hex !== 'string' || !HEX_RE.test(hex)) {
     throw new KeyPearsError(code, `${field} must be lower-case hexadecimal`);
   }
@@ -24,7 +27,7 @@ export function toB64u(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 }
 
-export function fromB64u(text: string, field = 'value', code = 'invalid_encoding'): Uint8Array {
+export function fromB64u(text: string, field = 'value', code = 'invalid_request'): Uint8Array {
   if (typeof text !== 'string' || !B64U_RE.test(text) || text.length % 4 === 1) {
     throw new KeyPearsError(code, `${field} must be unpadded base64url`);
   }

@@ -17,7 +17,9 @@ interface VectorParty {
  * from that text (by an independent script, then checked against this implementation). If a test
  * here fails, the code has drifted from the documented algorithm; fix the code, not the vector.
  */
-const vectors = JSON.parse(readFileSync(new URL('./test-vectors/fingerprints.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(
+  readFileSync(new URL('../../docs/test-vectors/fingerprints.json', import.meta.url), 'utf8'),
+) as {
   fingerprints: Array<{ identityKey: string; fingerprint: string }>;
   safetyNumbers: Array<{ a: VectorParty; b: VectorParty; safetyNumber: string }>;
 };

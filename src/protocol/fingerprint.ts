@@ -2,7 +2,7 @@
  * Human-comparable forms of identity keys, for people to check out of band (read aloud, shown
  * side by side) that the key their software uses is the key of the person they mean.
  * The exact algorithms, byte by byte, are in docs/fingerprints.md; vectors in
- * test-vectors/fingerprints.json.
+ * docs/test-vectors/fingerprints.json.
  */
 import { parseAddress } from './address.js';
 import { ED25519_PUBLIC_KEY_LENGTH, isValidEd25519PublicKey, sha256 } from './crypto.js';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { ed25519Keygen, ed25519Verify } from './crypto.js';
-import { fromHex, toHex, utf8 } from './encoding.js';
+import { ed25519Keygen, ed25519Sign, ed25519Verify, sha256 } from './crypto.js';
+import { fromHex, toB64u, toHex, utf8 } from './encoding.js';
+import { BlockRequestSchema, FederationClaimRequestSchema, InboxQuerySchema } from './exchange-api.js';
 import { KeyPearsError } from './errors.js';
 import { signRequest, verifyRequest, type VerifyRequestOptions } from './http-signature.js';
 import { expectAsyncCode, expectCode } from '../../test/support/expect-error.js';
@@ -143,11 +144,24 @@ describe('signRequest / verifyRequest', () => {
       ['expires', (p: string) => p.replace(`expires=${NOW + 120}`, `expires=${NOW + 121}`)],
       ['nonce', (p: string) => p.replace(/nonce="[^"]+"/, 'nonce="AAAAAAAAAAAAAAAAAAAAAA"')],
       ['keyid (another known key)', (p: string) => p.replace('alice@a.example', 'mallory@a.example')],
-      ['parameter order', (p: string) => p.replace(/;alg="ed25519"$/, '').replace(/\);/, ');alg="ed25519";')],
     ])('signature parameter %s -> bad_signature', async (_, edit) => {
       const input = edit(headers['Signature-Input']);
       expect(input).not.toBe(headers['Signature-Input']);
       await expectAsyncCode(verify({ ...request, 'Signature-Input': input }, opts), 'bad_signature');
+    });
+
+    it('parameters in another order, correctly signed -> signature_malformed', async () => {
+      // Every parameter present once and the signature valid over the reordered text: only the
+      // order is wrong, and a verifier must refuse it rather than accept what another refuses.
+      const params = headers['Signature-Input']
+        .slice(3)
+        .replace(/;alg="ed25519"$/, '')
+        .replace(/\);/, ');alg="ed25519";');
+      const digest = headers['Content-Digest'];
+      const base = `"@method": POST\n"@target-uri": ${TARGET}\n"content-digest": ${digest}\n"keypears-origin": https://a.example\n"@signature-params": ${params}`;
+      const signature = `kp=:${Buffer.from(ed25519Sign(utf8(base), alice.secretKey)).toString('base64')}:`;
+      const reordered = { ...withParams(request, params), Signature: signature };
+      await expectAsyncCode(verify(reordered, opts), 'signature_malformed');
     });
 
     it('any single signature byte -> bad_signature', async () => {
@@ -415,6 +429,26 @@ describe('docs/test-vectors/http-signature.json', () => {
       headers: Record<string, string>;
     }>;
   };
+
+  // Each case must be a request a node accepts as it stands: its route, query and body.
+  const routes: Record<string, (url: URL, body: unknown, vector: (typeof vectors.cases)[number]) => void> = {
+    'POST /api/v1/blocks': (_, body) => BlockRequestSchema.parse(body),
+    'GET /api/v1/exchanges/inbox': (url) => InboxQuerySchema.parse(Object.fromEntries(url.searchParams)),
+    'POST /api/v1/federation/claim': (url, body, vector) => {
+      FederationClaimRequestSchema.parse(body);
+      const headers = vector.request.coveredHeaders;
+      expect(Object.keys(headers)).toEqual(['keypears-origin', 'keypears-destination', 'keypears-domain']);
+      expect(`${url.origin}`).toBe(headers['keypears-destination']);
+      expect(vector.request.keyId).toBe(toB64u(sha256(fromHex(vector.publicKey))).slice(0, 22));
+    },
+  };
+
+  it.each(vectors.cases.map((c) => [c.name, c] as const))('%s is a request a node accepts', (_, vector) => {
+    const url = new URL(vector.request.targetUri);
+    const route = routes[`${vector.request.method} ${url.pathname}`];
+    expect(route).toBeDefined();
+    route(url, vector.request.body === '' ? undefined : JSON.parse(vector.request.body), vector);
+  });
 
   it.each(vectors.cases.map((c) => [c.name, c] as const))('%s', async (_, vector) => {
     const { request } = vector;

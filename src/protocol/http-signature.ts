@@ -29,7 +29,10 @@ export const DEFAULT_MAX_SKEW_SECONDS = 60;
 
 /** Components every signature covers, in this order, before the caller's extra headers. */
 const BASE_COMPONENTS = ['@method', '@target-uri', 'content-digest'] as const;
-/** Parameters every signature carries (any order on the wire, each exactly once). */
+/**
+ * Parameters every signature carries, each exactly once and in this order: verifiers refuse
+ * any other order, so that two conforming verifiers never disagree (docs/protocol.md §6).
+ */
 const REQUIRED_PARAMS = ['created', 'expires', 'nonce', 'keyid', 'alg'] as const;
 
 const MIN_NONCE_BYTES = 16;
@@ -285,6 +288,9 @@ function parseSignatureInput(value: string): ParsedSignatureInput {
   cursor.expectEndOfSingleMember();
 
   for (const name of REQUIRED_PARAMS) if (!params.has(name)) malformed(`parameter ${name} is missing`);
+  if ([...params.keys()].some((name, i) => name !== REQUIRED_PARAMS[i])) {
+    malformed(`parameters must be in the order ${REQUIRED_PARAMS.join(';')}`);
+  }
   const created = params.get('created');
   const expires = params.get('expires');
   const nonce = params.get('nonce');

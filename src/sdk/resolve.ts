@@ -1,5 +1,5 @@
 /**
- * Client-side resolution (SPEC §7: "the CLI does its own discovery when it needs a node"):
+ * Client-side resolution (docs/cli.md: the CLI does its own discovery when it needs a node):
  * the same discovery rules and SSRF guard as the node, without a cache, then the address's
  * public identity from the node that serves it, every signature verified.
  */

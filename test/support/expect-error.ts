@@ -28,7 +28,7 @@ export async function expectAsyncCode(promise: Promise<unknown>, codes: string |
   return caught as KeyPearsError;
 }
 
-/** An HTTP response in the SPEC §9 error shape with this status and code. */
+/** An HTTP response in the docs/errors.md error shape with this status and code. */
 export async function expectErrorResponse(res: Response, status: number, code: string): Promise<void> {
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   const body = (await res.json()) as { error: { code: string; message: string } };

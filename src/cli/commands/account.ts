@@ -1,5 +1,5 @@
 /**
- * `keypears init`, `register` and `publish` (SPEC §7): create the identity keys, register them
+ * `keypears init`, `register` and `publish` (docs/cli.md): create the identity keys, register them
  * on the node, keep prekeys published. Thin over src/sdk/account.ts.
  */
 import { InvalidArgumentError, type Command } from 'commander';

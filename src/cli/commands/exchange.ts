@@ -1,5 +1,5 @@
 /**
- * The exchange commands of the `keypears` CLI (SPEC §7): `exchange start`, `inbox`,
+ * The exchange commands of the `keypears` CLI (docs/cli.md): `exchange start`, `inbox`,
  * `exchange accept`, `exchange show`, `exchange secret` and `fingerprint`. Thin over the SDK
  * (src/sdk/exchange.ts); each command returns one JSON object for `--json` and a text for
  * people, and writes progress to stderr only when not `--json`.

@@ -1,5 +1,5 @@
 /**
- * `keypears resolve <address>` (SPEC §7): the CLI's own discovery (DNS TXT and well-known,
+ * `keypears resolve <address>` (docs/cli.md): the CLI's own discovery (DNS TXT and well-known,
  * through the same SSRF guard as the node), then the public identity from the node found,
  * every signature verified. Reads KEYPEARS_DEV, KEYPEARS_DNS_SERVERS and
  * KEYPEARS_DEV_WELL_KNOWN_PORT exactly as the node does.
