@@ -1,6 +1,7 @@
 /**
  * The cryptographic primitives of the protocol, as a few verbs over Uint8Array. Thin,
- * input-checking wrappers around the audited noble libraries; nothing here is home-made.
+ * input-checking wrappers around the audited noble libraries and, where present, OpenSSL and
+ * liboqs; nothing here is home-made.
  *
  * noble is the reference and runs everywhere JavaScript does. Where faster code is at hand it
  * is used instead, loaded at run time and never required: Node's built-in X25519 and Ed25519
