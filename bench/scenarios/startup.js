@@ -1,5 +1,5 @@
 /**
- * Scenario 9 (start-up and idle memory by database): `npm start` on an unchanged tree, as the
+ * Scenario 10 (start-up and idle memory by database): `npm start` on an unchanged tree, as the
  * README has an operator run it, timed from the command to the first healthy answer, and the
  * node's resident memory 3 s later, on the embedded database (a new data directory first, then
  * restarts on it) and, alternating with those, on PostgreSQL.
@@ -106,7 +106,7 @@ export async function run() {
     const time = (results) => median(results.map((r) => r.seconds));
     const rss = (results) => median(results.map((r) => r.idleRss));
     const start = row({
-      scenario: '9. npm start -> healthy, embedded',
+      scenario: '10. npm start -> healthy, embedded',
       ours: seconds(time(embedded)),
       baseline: seconds(time(postgres)),
       baselineLabel: '(PostgreSQL)',
@@ -121,7 +121,7 @@ export async function run() {
         `load average at the end ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
     });
     const memory = row({
-      scenario: '9. memory, idle, embedded',
+      scenario: '10. memory, idle, embedded',
       ours: megabytes(rss(embedded)),
       baseline: megabytes(rss(postgres)),
       baselineLabel: '(PostgreSQL)',
