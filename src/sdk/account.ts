@@ -3,6 +3,7 @@
  * Secrets are saved before each upload that publishes their public halves.
  */
 import type { AccountStatus } from '../protocol/client-api.js';
+import { loadFastMlkem768 } from '../protocol/crypto.js';
 import { isKeyPearsError } from '../protocol/errors.js';
 import { nowOf, type UserContext } from './context.js';
 import { buildPrekeyUpload, buildRegistration, isEmptyPlan, planTopUp } from './identity.js';
@@ -43,6 +44,7 @@ export async function topUpPrekeys(ctx: UserContext, target: number): Promise<To
   for (;;) {
     const plan = planTopUp(ctx.ks, status, target, nowOf(ctx));
     if (isEmptyPlan(plan)) return { status, ...result };
+    await loadFastMlkem768();
     const upload = buildPrekeyUpload(ctx.ks, plan, nowOf(ctx));
     await ctx.save(ctx.ks);
     status = await ctx.client.publishPrekeys(upload);
