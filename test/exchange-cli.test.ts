@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { CommandIo } from '../src/cli/command-io.js';
 import {
   exchangeAcceptCommand,
   exchangeSecretCommand,
@@ -15,7 +16,6 @@ import {
   exchangeStartCommand,
   fingerprintCommand,
   inboxCommand,
-  type CommandIo,
 } from '../src/cli/commands/exchange.js';
 import { NodeClient } from '../src/sdk/client.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';

@@ -3,9 +3,10 @@
  * (Alice on a.example starts, Bob on b.example accepts, Alice sees `confirmed`), 16 pairs at a
  * time, against a crypto-only bound: the same key generation, DH, ML-KEM, signatures and KDF
  * in a loop in one process. That bound is itself measured against libsignal's PQXDH session
- * setup, in alternating rounds (the crypto scenario runs that comparison alone).
+ * setup, in alternating rounds (the crypto scenario runs that comparison alone). Every exchange
+ * must end with the same secret on both sides.
  */
-import { acceptExchange, refreshExchange, startExchange } from '../../dist/sdk/exchange.js';
+import { acceptExchange, exchangeSecret, refreshExchange, startExchange } from '../../dist/sdk/exchange.js';
 import { compareWithLibsignal } from '../lib/crypto-bound.js';
 import { registerUser, startFederation } from '../lib/federation.js';
 import { rate, row } from '../lib/report.js';
@@ -44,6 +45,10 @@ async function exchangeOnce(alice, bob) {
     known = s.status;
     return s.status === 'confirmed' && s;
   }, deadline);
+  // A confirmed exchange whose two sides disagree would be a failure, not a figure.
+  if (exchangeSecret(alice.ks, started.id) !== exchangeSecret(bob.ks, started.id)) {
+    throw new Error(`exchange ${started.id} confirmed with different secrets`);
+  }
   return done;
 }
 

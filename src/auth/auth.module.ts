@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { Clock } from '../common/clock.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { AccountModule } from '../identity/account.module.js';
 import { ClientAuthGuard } from './client-auth.guard.js';
@@ -8,7 +7,7 @@ import { SignedRequestVerifier } from './signed-request.verifier.js';
 
 @Module({
   imports: [AccountModule, RateLimitModule],
-  providers: [ClientAuthGuard, SignedRequestVerifier, NonceRepository, Clock],
+  providers: [ClientAuthGuard, SignedRequestVerifier, NonceRepository],
   exports: [ClientAuthGuard, SignedRequestVerifier, AccountModule],
 })
 export class AuthModule {}

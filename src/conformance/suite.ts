@@ -19,6 +19,7 @@ import {
 } from '../protocol/wire.js';
 import { registerAccount, topUpPrekeys } from '../sdk/account.js';
 import { NodeClient } from '../sdk/client.js';
+import type { UserContext } from '../sdk/context.js';
 import {
   acceptExchange,
   exchangeSecret,
@@ -26,7 +27,6 @@ import {
   startExchange,
   waitForExchange,
   waitForInbox,
-  type ExchangeContext,
 } from '../sdk/exchange.js';
 import { buildRegistration, createKeystore } from '../sdk/identity.js';
 import { check, equal, expectError, expectStatus, Runner, type Line } from './harness.js';
@@ -49,7 +49,7 @@ export interface ConformanceOptions {
   print?: Line;
 }
 
-interface User extends ExchangeContext {
+interface User extends UserContext {
   address: string;
 }
 

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { Clock } from '../common/clock.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { FederationModule } from '../federation/federation.module.js';
 import { KeysModule } from '../keys/keys.module.js';
@@ -29,7 +28,6 @@ import { OutboxWorker } from './outbox.worker.js';
     OutboxRepository,
     OutboxWorker,
     ExchangeSignals,
-    Clock,
   ],
 })
 export class ExchangeModule {}

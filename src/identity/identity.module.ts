@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { Clock } from '../common/clock.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { AccountModule } from './account.module.js';
 import { IdentityController } from './identity.controller.js';
@@ -10,7 +9,7 @@ import { RegistrationService } from './registration.service.js';
 @Module({
   imports: [AccountModule, RateLimitModule],
   controllers: [IdentityController],
-  providers: [RegistrationService, InviteService, InviteRepository, Clock],
+  providers: [RegistrationService, InviteService, InviteRepository],
   exports: [InviteService],
 })
 export class IdentityModule {}

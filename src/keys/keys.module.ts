@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { Clock } from '../common/clock.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { AccountKeysController } from './account-keys.controller.js';
 import { IdentitiesController } from './identities.controller.js';
@@ -10,7 +9,7 @@ import { PrekeyRepository } from './prekey.repository.js';
 @Module({
   imports: [AuthModule, RateLimitModule],
   controllers: [AccountKeysController, IdentitiesController],
-  providers: [KeysService, PrekeyRepository, Clock],
+  providers: [KeysService, PrekeyRepository],
   exports: [KeysService],
 })
 export class KeysModule {}

@@ -16,7 +16,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { KeyPearsError } from './errors.js';
+import { KeyPearsError, type ErrorCode } from './errors.js';
 
 // Optional: present on Node.js (node, SDK, CLI); absent in a browser bundle.
 const nodeCrypto: NodeCrypto | undefined = await import('node:crypto').catch(() => undefined);
@@ -45,7 +45,7 @@ export interface KeyPair {
   secretKey: Uint8Array;
 }
 
-function requireLength(bytes: Uint8Array, length: number, field: string, code = 'invalid_key'): void {
+function requireLength(bytes: Uint8Array, length: number, field: string, code: ErrorCode = 'invalid_key'): void {
   if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
     throw new KeyPearsError(code, `${field} must be ${length} bytes`);
   }
