@@ -58,6 +58,28 @@ export default tseslint.config(
     },
   },
   {
+    // The suite's cases, one folder down: the same rule, counted from there.
+    files: ['src/conformance/cases/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./\\.\\./(?!protocol/|sdk/|net/|dev/loopback-nameserver\\.js$)',
+              message:
+                'the conformance suite may import only src/protocol, src/sdk, src/net and the loopback nameserver',
+            },
+            {
+              regex: '^(@nestjs|@prisma|@electric-sql|pg$|fastify)',
+              message: 'the conformance suite uses no server framework',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Attack tests build deliberately ill-typed inputs.
     files: ['**/*.spec.ts', 'test/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

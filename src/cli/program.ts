@@ -53,7 +53,10 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
     } catch (e) {
       const code = isKeyPearsError(e) ? e.code : 'internal_error';
       const message = e instanceof Error ? e.message : String(e);
-      if (json) streams.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+      // The error's facts for programs (docs/cli.md, "details"), only when it has some.
+      const details =
+        isKeyPearsError(e) && e.details && Object.keys(e.details).length > 0 ? { details: e.details } : {};
+      if (json) streams.stdout.write(`${JSON.stringify({ error: { code, message, ...details } })}\n`);
       streams.stderr.write(`keypears: ${message}${isKeyPearsError(e) ? ` (${code})` : ''}\n`);
       exitCode = 1;
     }

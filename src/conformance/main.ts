@@ -1,24 +1,45 @@
 #!/usr/bin/env node
 /** `npm run conformance -- --node URL [--domain D] ...` (docs/conformance.md). */
 import { parseArgs } from 'node:util';
-import { runConformance } from './suite.js';
+import { summaryLine } from './harness.js';
+import { listCases, runConformance } from './suite.js';
 
 const HELP = `KeyPears conformance suite: drives a node from the outside, as its clients and as a
-federation peer, and prints one line per case and a summary (N passed, N failed).
+federation peer, one line per case (each documented behaviour), then N passed, N failed.
 
 usage: npm run conformance -- --node URL [options]
+       npm run conformance -- --list [--filter TEXT]
 
-  --node URL          base URL of the node under test, as its node document names it (required)
-  --domain D          a domain the node serves (default: the first its document lists)
-  --peer-domain D     the domain of the suite's own peer node (default: peer.conformance.test)
-  --dns-port N        run the suite's nameserver on 127.0.0.1:N and publish the peer's records
-                      there; start the node under test with KEYPEARS_DNS_SERVERS=127.0.0.1:N
-                      and KEYPEARS_DEV=1 (default: none; publish _keypears.<peer-domain> yourself)
-  --peer-port N       port of the peer's HTTP server on 127.0.0.1 (default: any free one)
-  --peer-url URL      the peer's public base URL, when the node reaches it through a proxy
-  --help              this text
+  --node URL            base URL of the node under test, as its node document names it
+  --domain D            a domain the node serves (default: the first its document lists)
+  --peer-domain D       the domain of the suite's own peer node (default: peer.conformance.test)
+  --dns-port N          run the suite's nameserver on 127.0.0.1:N and publish the peer's records
+                        there; start the node under test with KEYPEARS_DNS_SERVERS=127.0.0.1:N
+                        and KEYPEARS_DEV=1 (default: none; publish _keypears.<peer-domain> yourself)
+  --well-known-port N   with --dns-port: serve the test domains' websites on 127.0.0.1:N; start
+                        the node under test with KEYPEARS_DEV_WELL_KNOWN_PORT=N
+  --peer-port N         port of the peer's HTTP server on 127.0.0.1 (default: any free one)
+  --peer-url URL        the peer's public base URL, when the node reaches it through a proxy
+  --filter TEXT         run only the cases whose name or section contains TEXT (any case;
+                        repeat it for several)
+  --list                print the cases (name and section) without running them
+  --json                print one JSON object instead of lines: {cases: [{name, section,
+                        status, message}], totals: {passed, failed, skipped}}
+  --help                this text
 
-Exit status: 0 when every case passed, 1 when one failed, 2 for a usage error.`;
+Exit status: 0 when every case passed, 1 when one failed, 2 for a usage error (also when
+--filter matches no case).`;
+
+const usage = (message: string): number => {
+  process.stderr.write(`${message}\n\n${HELP}\n`);
+  return 2;
+};
+
+function port(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new RangeError(`${name} must be a port number`);
+  return Number(text);
+}
 
 async function main(): Promise<number> {
   let values;
@@ -29,39 +50,60 @@ async function main(): Promise<number> {
         domain: { type: 'string' },
         'peer-domain': { type: 'string' },
         'dns-port': { type: 'string' },
+        'well-known-port': { type: 'string' },
         'peer-port': { type: 'string' },
         'peer-url': { type: 'string' },
+        filter: { type: 'string', multiple: true },
+        list: { type: 'boolean' },
+        json: { type: 'boolean' },
         help: { type: 'boolean' },
       },
       strict: true,
     }));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${HELP}\n`);
-    return 2;
+    return usage((e as Error).message);
   }
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const port = (text: string | undefined, name: string): number | undefined => {
-    if (text === undefined) return undefined;
-    if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new Error(`${name} must be a port number`);
-    return Number(text);
-  };
-  if (!values.node) {
-    process.stderr.write(`--node is required\n\n${HELP}\n`);
-    return 2;
+  const filters = values.filter ?? [];
+  const selected = listCases(filters);
+  if (selected.length === 0) return usage(`no case matches ${filters.map((f) => JSON.stringify(f)).join(' or ')}`);
+  const json = values.json === true;
+  if (values.list) {
+    process.stdout.write(
+      json ? `${JSON.stringify({ cases: selected })}\n` : selected.map((c) => `${c.name}  [${c.section}]\n`).join(''),
+    );
+    return 0;
   }
-  const runner = await runConformance({
+  if (!values.node) return usage('--node is required');
+  let ports;
+  try {
+    ports = {
+      dnsPort: port(values['dns-port'], '--dns-port'),
+      wellKnownPort: port(values['well-known-port'], '--well-known-port'),
+      peerPort: port(values['peer-port'], '--peer-port'),
+    };
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  if (ports.wellKnownPort !== undefined && ports.dnsPort === undefined)
+    return usage('--well-known-port needs --dns-port');
+  // With --json, stdout holds the one object; the notes for people go to stderr.
+  const note = (text: string) => (json ? process.stderr : process.stdout).write(`${text}\n`);
+  const report = await runConformance({
     node: values.node,
     domain: values.domain,
     peerDomain: values['peer-domain'],
-    dnsPort: port(values['dns-port'], '--dns-port'),
-    peerPort: port(values['peer-port'], '--peer-port'),
     peerUrl: values['peer-url'],
+    ...ports,
+    filters,
+    print: note,
+    ...(json ? { onResult: () => {} } : {}),
   });
-  process.stdout.write(`${runner.summary()}\n`);
-  return runner.failed === 0 ? 0 : 1;
+  process.stdout.write(json ? `${JSON.stringify(report)}\n` : `${summaryLine(report.totals)}\n`);
+  return report.totals.failed === 0 ? 0 : 1;
 }
 
 main().then(

@@ -5,7 +5,6 @@
  * §9 requires), and sends its own signed federation requests to that node.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ed25519Keygen, ed25519PublicKey, sha256, x25519PublicKey } from '../protocol/crypto.js';
 import { currentNodeKeys, parseNodeDocument, type NodeDocument } from '../protocol/discovery.js';
 import { fromB64u, toB64u } from '../protocol/encoding.js';
@@ -15,6 +14,7 @@ import {
   FederationClaimRequestSchema,
   FederationMessageSchema,
   type ExchangeStatus,
+  type FederationMessage,
   type InitiationMessage,
 } from '../protocol/exchange-api.js';
 import { checkIncomingInitiation } from '../protocol/exchange-message.js';
@@ -23,6 +23,7 @@ import { verifyRequest } from '../protocol/http-signature.js';
 import {
   decodeBundle,
   parseWire,
+  type ExchangeConfirmation,
   type ExchangeInitiation,
   type PrekeyBundle,
   type PublicIdentity,
@@ -31,6 +32,7 @@ import {
 import { buildPrekeyUpload, buildRegistration, createKeystore } from '../sdk/identity.js';
 import type { Keystore } from '../sdk/keystore.js';
 import { send, signed, unixNow, type Answer } from './http.js';
+import { close, listen } from './servers.js';
 
 export const FEDERATION_CLAIM = '/api/v1/federation/claim';
 export const FEDERATION_MESSAGES = '/api/v1/federation/messages';
@@ -41,6 +43,12 @@ export interface PeerUser {
   identity: PublicIdentity;
   oneTimePrekeys: PublicKeyRecord[];
   pqOneTimePrekeys: PublicKeyRecord[];
+  /** What `GET /api/v1/identities/{address}` serves instead of the identity (to tamper with it). */
+  servedIdentity?: (identity: PublicIdentity) => unknown;
+  /** What a federation claim answers instead of the bundle (to tamper with it). */
+  servedBundle?: (bundle: PrekeyBundle) => unknown;
+  /** Error answers given, in turn, to the next federation messages for this user. */
+  refusals?: Array<{ status: number; code: string }>;
 }
 
 /** An exchange the peer took part in, as it saw it. */
@@ -53,6 +61,8 @@ export interface PeerExchange {
   /** The responder's identity key, from the bundle an initiation of this peer used. */
   responderIdentityKey?: Uint8Array;
   secret?: Uint8Array;
+  /** The confirmation this peer sent, as a responder. */
+  confirmation?: ExchangeConfirmation;
 }
 
 export interface PeerOptions {
@@ -96,27 +106,22 @@ export class PeerNode {
 
   async start(): Promise<void> {
     const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
-    });
+    const host = this.opts.host ?? '127.0.0.1';
+    const port = await listen(server, this.opts.port ?? 0, host);
     this.server = server;
-    const { port } = server.address() as AddressInfo;
-    this.url = this.opts.publicUrl ?? `http://${this.opts.host ?? '127.0.0.1'}:${port}`;
+    this.url = this.opts.publicUrl ?? `http://${host}:${port}`;
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await close(server);
   }
 
-  /** A user of this peer with `oneTime` one-time prekeys of each kind. */
-  addUser(local: string, oneTime: number): PeerUser {
+  /** A user of this peer (of its own domain unless told) with `oneTime` one-time prekeys of each kind. */
+  addUser(local: string, oneTime: number, domain = this.domain): PeerUser {
     const now = unixNow();
-    const ks = createKeystore(`${local}@${this.domain}`, this.url, now);
+    const ks = createKeystore(`${local}@${domain}`, this.url, now);
     const upload = buildPrekeyUpload(
       ks,
       {
@@ -147,7 +152,10 @@ export class PeerNode {
     return user;
   }
 
-  /** The node document (docs/discovery.md §1), with a member no reader knows (docs/protocol.md §11). */
+  /**
+   * The node document (docs/discovery.md §1), with members its readers do not know: a feature's
+   * announcement (docs/protocol.md §11) and a member of no feature at all.
+   */
   document(): Record<string, unknown> {
     return {
       protocol: 'KP1',
@@ -163,6 +171,7 @@ export class PeerNode {
         },
       ],
       software: { name: 'keypears-conformance', version: '1' },
+      transparency: { note: 'an announcement of a feature the node under test does not know' },
       conformanceUnknownMember: { note: 'readers ignore members they do not know' },
     };
   }
@@ -209,6 +218,8 @@ export class PeerNode {
       secretKey?: Uint8Array;
       sentBody?: string;
       omit?: string;
+      /** Sent besides the signed ones (not covered). */
+      headers?: Record<string, string>;
     } = {},
   ): Promise<Answer> {
     const url = `${this.opts.target.url}${path}`;
@@ -220,7 +231,7 @@ export class PeerNode {
       now: opts.now,
       nonce: opts.nonce,
     });
-    const headers = { ...request.headers! };
+    const headers = { ...request.headers!, ...opts.headers };
     if (opts.omit) delete headers[opts.omit];
     return send(url, { method: 'POST', body: opts.sentBody ?? text, headers });
   }
@@ -236,9 +247,14 @@ export class PeerNode {
    * `createdAt` may be moved for the time-window cases.
    */
   async initiation(from: string, to: string, createdAt = unixNow()): Promise<InitiationMessage> {
-    const user = this.user(from);
     const { answer, bundle } = await this.claim(from, to);
     if (!bundle) throw new Error(`claim of ${to} answered ${answer.status} ${answer.text.slice(0, 200)}`);
+    return this.derive(from, to, bundle, createdAt);
+  }
+
+  /** An initiation from `from` to `to` over `bundle` (already claimed), not sent. */
+  derive(from: string, to: string, bundle: PrekeyBundle, createdAt = unixNow()): InitiationMessage {
+    const user = this.user(from);
     const decoded = decodeBundle(bundle, to);
     const started = initiateExchange({
       self: {
@@ -299,6 +315,7 @@ export class PeerNode {
       now: unixNow(),
     });
     exchange.secret = accepted.secret;
+    exchange.confirmation = accepted.confirmation;
     const answer = await this.post(FEDERATION_MESSAGES, { type: 'confirmation', confirmation: accepted.confirmation });
     if (answer.status === 202) exchange.status = 'confirmed';
     return answer;
@@ -327,13 +344,20 @@ export class PeerNode {
       } else if (req.method === 'GET' && path.startsWith('/api/v1/identities/')) {
         const user = this.users.get(decodeURIComponent(path.slice('/api/v1/identities/'.length)));
         if (!user) throw new KeyPearsError('not_found', 'no such address');
-        answer(200, user.identity, { 'cache-control': 'no-store' });
+        answer(200, user.servedIdentity ? user.servedIdentity(user.identity) : user.identity, {
+          'cache-control': 'no-store',
+        });
       } else if (req.method === 'POST' && path === FEDERATION_CLAIM) {
         await this.verifyFederation(req, path, body);
         answer(200, this.handOutBundle(parseWire(FederationClaimRequestSchema, JSON.parse(utf8Text(body)))));
       } else if (req.method === 'POST' && path === FEDERATION_MESSAGES) {
         await this.verifyFederation(req, path, body);
-        answer(202, this.receive(JSON.parse(utf8Text(body))));
+        const message = JSON.parse(utf8Text(body)) as FederationMessage;
+        const recipient = message.type === 'initiation' ? message.initiation?.to : message.confirmation?.to;
+        const refusal = this.users.get(recipient)?.refusals?.shift();
+        if (refusal)
+          answer(refusal.status, { error: { code: refusal.code, message: 'refused by the conformance peer' } });
+        else answer(202, this.receive(message));
       } else {
         throw new KeyPearsError('not_found', 'no such route');
       }
@@ -385,7 +409,7 @@ export class PeerNode {
     return this.targetDocument;
   }
 
-  private handOutBundle(request: { requester: string; address: string }): PrekeyBundle {
+  private handOutBundle(request: { requester: string; address: string }): unknown {
     if (!request.requester.endsWith(`@${this.opts.target.domain}`)) {
       throw new KeyPearsError('origin_not_authorized', 'the requester is not of the origin domain');
     }
@@ -393,12 +417,13 @@ export class PeerNode {
     if (!user) throw new KeyPearsError('not_found', 'no such address');
     const oneTimePrekey = user.oneTimePrekeys.shift();
     const pqOneTimePrekey = user.pqOneTimePrekeys.shift();
-    return {
+    const bundle: PrekeyBundle = {
       ...user.identity,
       ...(oneTimePrekey ? { oneTimePrekey } : {}),
       ...(pqOneTimePrekey ? { pqOneTimePrekey } : {}),
       usedLastResort: pqOneTimePrekey === undefined,
     };
+    return user.servedBundle ? user.servedBundle(bundle) : bundle;
   }
 
   private receive(body: unknown): { exchangeId: string; status: ExchangeStatus } {
