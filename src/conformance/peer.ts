@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ed25519Keygen, ed25519PublicKey, sha256, x25519PublicKey } from '../protocol/crypto.js';
-import { currentNodeKeys, parseNodeDocument, type NodeDocument } from '../protocol/discovery.js';
+import { currentNodeKeys, parseNodeDocument, type NodeDocument, type NodeKey } from '../protocol/discovery.js';
 import { fromB64u, toB64u } from '../protocol/encoding.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { acceptExchange, initiateExchange, verifyConfirmation, type InitiatedExchange } from '../protocol/exchange.js';
@@ -14,7 +14,6 @@ import {
   FederationClaimRequestSchema,
   FederationMessageSchema,
   type ExchangeStatus,
-  type FederationMessage,
   type InitiationMessage,
 } from '../protocol/exchange-api.js';
 import { checkIncomingInitiation } from '../protocol/exchange-message.js';
@@ -38,6 +37,11 @@ export const FEDERATION_CLAIM = '/api/v1/federation/claim';
 export const FEDERATION_MESSAGES = '/api/v1/federation/messages';
 const MAX_BODY_BYTES = 256 * 1024;
 
+export interface Refusal {
+  status: number;
+  code: string;
+}
+
 export interface PeerUser {
   ks: Keystore;
   identity: PublicIdentity;
@@ -47,8 +51,10 @@ export interface PeerUser {
   servedIdentity?: (identity: PublicIdentity) => unknown;
   /** What a federation claim answers instead of the bundle (to tamper with it). */
   servedBundle?: (bundle: PrekeyBundle) => unknown;
-  /** Error answers given, in turn, to the next federation messages for this user. */
-  refusals?: Array<{ status: number; code: string }>;
+  /** Error answers given, in turn, to the next federation claims of this user. */
+  claimRefusals?: Refusal[];
+  /** Error answers given, in turn, to the next federation messages to this user. */
+  messageRefusals?: Refusal[];
 }
 
 /** An exchange the peer took part in, as it saw it. */
@@ -85,8 +91,11 @@ export interface SeenRequest {
 }
 
 export class PeerNode {
-  readonly key = ed25519Keygen();
-  readonly keyId = toB64u(sha256(this.key.publicKey)).slice(0, 22);
+  /** The current signing key; `rotateKey` replaces it, keeping the previous one listed. */
+  key = ed25519Keygen();
+  keyId = nodeKeyId(this.key.publicKey);
+  private previousKeys: NodeKey[] = [];
+  private keySince = unixNow() - 3600;
   readonly users = new Map<string, PeerUser>();
   readonly exchanges = new Map<string, PeerExchange>();
   readonly seen: SeenRequest[] = [];
@@ -166,14 +175,33 @@ export class PeerNode {
           keyId: this.keyId,
           alg: 'ed25519',
           publicKey: toB64u(this.key.publicKey),
-          notBefore: unixNow() - 3600,
+          notBefore: this.keySince,
           notAfter: null,
         },
+        ...this.previousKeys,
       ],
       software: { name: 'keypears-conformance', version: '1' },
       transparency: { note: 'an announcement of a feature the node under test does not know' },
       conformanceUnknownMember: { note: 'readers ignore members they do not know' },
     };
+  }
+
+  /**
+   * A new current key (docs/discovery.md §1, key rotation): the previous one stays listed,
+   * valid for `overlapSeconds` more.
+   */
+  rotateKey(overlapSeconds = 3600): void {
+    const now = unixNow();
+    this.previousKeys.unshift({
+      keyId: this.keyId,
+      alg: 'ed25519',
+      publicKey: toB64u(this.key.publicKey),
+      notBefore: this.keySince,
+      notAfter: now + overlapSeconds,
+    });
+    this.key = ed25519Keygen();
+    this.keyId = nodeKeyId(this.key.publicKey);
+    this.keySince = now;
   }
 
   /** Resolves when `condition` holds, checked after every request the peer answers. */
@@ -347,17 +375,16 @@ export class PeerNode {
         answer(200, user.servedIdentity ? user.servedIdentity(user.identity) : user.identity, {
           'cache-control': 'no-store',
         });
-      } else if (req.method === 'POST' && path === FEDERATION_CLAIM) {
+      } else if (req.method === 'POST' && (path === FEDERATION_CLAIM || path === FEDERATION_MESSAGES)) {
         await this.verifyFederation(req, path, body);
-        answer(200, this.handOutBundle(parseWire(FederationClaimRequestSchema, JSON.parse(utf8Text(body)))));
-      } else if (req.method === 'POST' && path === FEDERATION_MESSAGES) {
-        await this.verifyFederation(req, path, body);
-        const message = JSON.parse(utf8Text(body)) as FederationMessage;
-        const recipient = message.type === 'initiation' ? message.initiation?.to : message.confirmation?.to;
-        const refusal = this.users.get(recipient)?.refusals?.shift();
+        const json = JSON.parse(utf8Text(body)) as unknown;
+        const user = this.users.get(subjectOf(path, json));
+        const refusal = (path === FEDERATION_CLAIM ? user?.claimRefusals : user?.messageRefusals)?.shift();
         if (refusal)
           answer(refusal.status, { error: { code: refusal.code, message: 'refused by the conformance peer' } });
-        else answer(202, this.receive(message));
+        else if (path === FEDERATION_CLAIM)
+          answer(200, this.handOutBundle(parseWire(FederationClaimRequestSchema, json)));
+        else answer(202, this.receive(json));
       } else {
         throw new KeyPearsError('not_found', 'no such route');
       }
@@ -471,6 +498,23 @@ export class PeerNode {
   }
 }
 
+/** The peer user a federation claim or message is about: the claimed address, or the recipient. */
+function subjectOf(path: string, json: unknown): string {
+  const body = json as {
+    address?: unknown;
+    type?: unknown;
+    initiation?: { to?: unknown };
+    confirmation?: { to?: unknown };
+  };
+  const subject =
+    path === FEDERATION_CLAIM
+      ? body?.address
+      : body?.type === 'initiation'
+        ? body.initiation?.to
+        : body?.confirmation?.to;
+  return typeof subject === 'string' ? subject : '';
+}
+
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -481,5 +525,8 @@ async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   }
   return new Uint8Array(Buffer.concat(chunks));
 }
+
+/** The first 22 characters of base64url(SHA-256(public key)), as this repository's nodes derive key ids. */
+const nodeKeyId = (publicKey: Uint8Array): string => toB64u(sha256(publicKey)).slice(0, 22);
 
 const utf8Text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');

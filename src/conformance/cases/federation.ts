@@ -146,6 +146,15 @@ async function confirmOutgoing(ctx: Context, change: (c: ExchangeConfirmation) =
   return ctx.peer.post(FEDERATION_MESSAGES, { type: 'confirmation', confirmation: change(confirmation) });
 }
 
+/** A bundle of a peer user whose node answers the claim `peerStatus peerCode`: the node answers `status code`. */
+const refusedClaim = (peerStatus: number, peerCode: string, status: number, code: string) =>
+  claimCase(`exchange API: a peer answering a claim ${peerStatus} ${peerCode} -> ${status} ${code}`, async (ctx) => {
+    const alice = await ctx.alice();
+    const address = ctx.peerUser('refusing');
+    ctx.peer.user(address).claimRefusals = [{ status: peerStatus, code: peerCode }];
+    expectError(await ctx.signedAs(alice, 'POST', '/api/v1/exchanges/bundle', { address }), status, code);
+  });
+
 /** Posts until the node answers 429; every answer before it must be `before`. */
 async function untilLimited(post: () => Promise<Answer>, before: number): Promise<Answer> {
   for (let i = 0; i < 200; i++) {
@@ -153,10 +162,10 @@ async function untilLimited(post: () => Promise<Answer>, before: number): Promis
     if (answer.status === 429) return answer;
     check(
       answer.status === before,
-      `claim ${i + 1}: expected ${before} until the limit, got ${answer.status} ${answer.text.slice(0, 200)}`,
+      `request ${i + 1}: expected ${before} until the limit, got ${answer.status} ${answer.text.slice(0, 200)}`,
     );
   }
-  throw new Error('200 claims were answered without a 429');
+  throw new Error('200 requests were answered without a 429');
 }
 
 export const federationCases: ConformanceCase[] = [
@@ -294,6 +303,18 @@ export const federationCases: ConformanceCase[] = [
     );
     expectStatus(answer, 200, 'claim');
   }),
+  requestCase(
+    'federation claim: signed with a key the peer published after the node read its document -> 200 (refetched)',
+    async (ctx) => {
+      const bob = await ctx.bob();
+      const requester = ctx.peerUser('rotating', 0, ctx.other);
+      const claim = () => ctx.other.post(FEDERATION_CLAIM, { requester, address: bob.address });
+      expectStatus(await claim(), 200, 'a claim the node verifies with the key it read');
+      ctx.other.rotateKey();
+      expectStatus(await claim(), 200, 'a claim signed with the new key');
+    },
+    ns,
+  ),
   requestCase('federation claim: a requester of another domain -> 403 origin_not_authorized', async (ctx) => {
     const bob = await ctx.bob();
     expectError(
@@ -568,7 +589,7 @@ export const federationCases: ConformanceCase[] = [
   deliveryCase('delivery: a peer answering 503 -> retried until delivered', async (ctx) => {
     const alice = await ctx.alice();
     const to = ctx.peerUser('flaky');
-    ctx.peer.user(to).refusals = [{ status: 503, code: 'peer_unavailable' }];
+    ctx.peer.user(to).messageRefusals = [{ status: 503, code: 'peer_unavailable' }];
     const { id } = await startExchange(alice, to);
     await ctx.peer.waitFor(() => ctx.peer.exchanges.has(id), 'the retried initiation at the peer');
     const view = await alice.client.getExchange(id, { waitSeconds: 10, status: 'pending' });
@@ -579,7 +600,7 @@ export const federationCases: ConformanceCase[] = [
     async (ctx) => {
       const alice = await ctx.alice();
       const to = ctx.peerUser('refusing');
-      ctx.peer.user(to).refusals = [{ status: 422, code: 'invalid_exchange' }];
+      ctx.peer.user(to).messageRefusals = [{ status: 422, code: 'invalid_exchange' }];
       const { id } = await startExchange(alice, to);
       const view = await alice.client.getExchange(id, { waitSeconds: 20, status: 'pending' });
       equal(view.status, 'failed', 'status');
@@ -589,6 +610,14 @@ export const federationCases: ConformanceCase[] = [
       );
     },
   ),
+  claimCase('exchange API: a bundle of an address the peer does not know -> 404 not_found', async (ctx) => {
+    const alice = await ctx.alice();
+    const address = `nobody${ctx.run}@${ctx.peerDomain}`;
+    expectError(await ctx.signedAs(alice, 'POST', '/api/v1/exchanges/bundle', { address }), 404, 'not_found');
+  }),
+  refusedClaim(503, 'peer_unavailable', 503, 'peer_unavailable'),
+  refusedClaim(429, 'rate_limited', 429, 'rate_limited'),
+  refusedClaim(403, 'blocked', 502, 'peer_error'),
   claimCase('exchange API: a peer bundle whose record signature fails -> 502 peer_error', async (ctx) => {
     const alice = await ctx.alice();
     const to = ctx.peerUser('badbundle');
@@ -609,6 +638,17 @@ export const federationCases: ConformanceCase[] = [
 
 /** Last in a run: they spend the budgets they test. */
 export const rateLimitCases: ConformanceCase[] = [
+  messageCase(
+    'rate limits: initiations from one sender to one recipient past the hourly budget -> 429 rate_limited',
+    async (ctx) => {
+      const responder = await ctx.newUser('busy', 0);
+      const from = ctx.peerUser('eager');
+      const { answer, bundle } = await ctx.peer.claim(from, responder.address);
+      check(bundle, `the peer's claim answered ${answer.status} ${answer.text.slice(0, 200)}`);
+      const limited = await untilLimited(() => postMessage(ctx, ctx.peer.derive(from, responder.address, bundle)), 202);
+      expectError(limited, 429, 'rate_limited');
+    },
+  ),
   limitCase(
     'rate limits: federation claims past the per-pair limit -> 429 rate_limited with Retry-After',
     async (ctx) => {
