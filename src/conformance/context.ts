@@ -13,6 +13,7 @@ import { registerAccount, topUpPrekeys } from '../sdk/account.js';
 import { NodeClient } from '../sdk/client.js';
 import type { ExchangeContext } from '../sdk/exchange.js';
 import { buildRegistration, createKeystore } from '../sdk/identity.js';
+import type { Keystore } from '../sdk/keystore.js';
 import type { Need } from './harness.js';
 import {
   contentDigest,
@@ -239,16 +240,16 @@ export class Context {
     return { id, publicKey: toB64u(publicKey), signature: toB64u(signPrekey(statement, user.ks.identitySecretKey)) };
   }
 
-  /** `POST /api/v1/accounts` for a fresh address, the request changed by `change` first. */
+  /** `POST /api/v1/accounts` for a fresh address, the request changed by `change` (given its keystore) first. */
   register(
     name: string,
-    change: (r: Record<string, unknown>) => void = () => {},
+    change: (r: Record<string, unknown>, ks: Keystore) => void = () => {},
     proofTime = unixNow(),
     address?: string,
   ) {
     const ks = createKeystore(address ?? this.local(name), this.node, proofTime);
     const request = buildRegistration(ks, proofTime) as unknown as Record<string, unknown>;
-    change(request);
+    change(request, ks);
     return send(this.api('/api/v1/accounts'), { body: request });
   }
 

@@ -499,15 +499,15 @@ export const federationCases: ConformanceCase[] = [
     }
   }),
   messageCase(
-    'federation initiation: after those refusals -> its exchange id is still free (nothing was stored)',
+    'federation initiation: refused -> nothing stored (not in the inbox, its exchange id still free)',
     async (ctx) => {
       const r = await refusable(ctx);
+      const id = r.message.initiation.exchangeId;
+      const inbox = async () => InboxResponseSchema.parse(await r.responder.client.inbox()).exchanges.map((e) => e.id);
+      check(!(await inbox()).includes(id), 'a refused initiation is in the inbox');
       const answer = await postMessage(ctx, r.message);
-      equal(
-        expectStatus(answer, 202, 'initiation'),
-        { exchangeId: r.message.initiation.exchangeId, status: 'delivered' },
-        'answer',
-      );
+      equal(expectStatus(answer, 202, 'initiation'), { exchangeId: id, status: 'delivered' }, 'answer');
+      check((await inbox()).includes(id), 'the initiation is not in the inbox once delivered');
     },
   ),
 

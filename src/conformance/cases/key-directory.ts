@@ -3,12 +3,13 @@
  * with the key checks and signed statements of docs/protocol.md §3-§5 and the malformed-member
  * rule of docs/errors.md. Cases that count keys use users of their own.
  */
-import { isValidEd25519PublicKey, mlkem768Keygen, x25519Keygen } from '../../protocol/crypto.js';
+import { ed25519PublicKey, isValidEd25519PublicKey, mlkem768Keygen, x25519Keygen } from '../../protocol/crypto.js';
 import { toB64u } from '../../protocol/encoding.js';
 import { AccountStatusSchema, RegistrationResponseSchema } from '../../protocol/client-api.js';
-import { LOW_ORDER_X25519 } from '../../protocol/keys.js';
+import { LOW_ORDER_X25519, signPrekey, signRegistration } from '../../protocol/keys.js';
 import { decodeBundle, decodePublicIdentity, PublicIdentitySchema, type PublicKeyRecord } from '../../protocol/wire.js';
 import { buildRegistration, createKeystore } from '../../sdk/identity.js';
+import type { Keystore } from '../../sdk/keystore.js';
 import type { Context, User } from '../context.js';
 import { check, equal, expectError, expectStatus } from '../harness.js';
 import { send, unixNow } from '../http.js';
@@ -82,7 +83,7 @@ async function fillUntilRefused(ctx: Context, user: User, make: () => PublicKeyR
 const current = async (ctx: Context, user: User) =>
   AccountStatusSchema.parse(expectStatus(await ctx.signedAs(user, 'GET', '/api/v1/accounts/me'), 200, 'GET /me'));
 
-type Change = (request: Record<string, unknown>, ctx: Context) => void;
+type Change = (request: Record<string, unknown>, ctx: Context, ks: Keystore) => void;
 
 /**
  * A registration of a fresh address refused with `status code`: `change` alters the request
@@ -99,7 +100,7 @@ const refusedRegistration = (
   casesOf(section)(`registration: ${what} -> ${status} ${code}`, async (ctx) => {
     const answer = await ctx.register(
       'r',
-      (r) => change(r, ctx),
+      (r, ks) => change(r, ctx, ks),
       unixNow() - (opts.proofAge ?? 0),
       opts.address?.(ctx),
     );
@@ -179,8 +180,26 @@ export const keyDirectoryCases: ConformanceCase[] = [
   refusedRegistration(KEYS, 'an identity key that is not an Ed25519 point', 422, 'invalid_key', (r) => {
     r.identityKey = toB64u(notAnEd25519Point());
   }),
-  refusedRegistration(KEYS, 'a low-order identity DH key', 422, 'invalid_key', (r) => {
-    dhKey(r).publicKey = toB64u(lowOrderX25519());
+  refusedRegistration(KEYS, 'a low-order identity DH key, correctly signed', 422, 'invalid_key', (r, _ctx, ks) => {
+    // Its prekey statement and the proof are signed over the low-order key, so only the key check refuses it.
+    const identityDhKey = lowOrderX25519();
+    const identityKey = ed25519PublicKey(ks.identitySecretKey);
+    const statement = {
+      kind: 'identity-dh' as const,
+      address: ks.address,
+      keyId: ks.identityDh.id,
+      publicKey: identityDhKey,
+    };
+    const proof = {
+      address: ks.address,
+      nodeBaseUrl: ks.node,
+      identityKey,
+      identityDhKey,
+      timestamp: r.timestamp as number,
+    };
+    dhKey(r).publicKey = toB64u(identityDhKey);
+    dhKey(r).signature = toB64u(signPrekey(statement, ks.identitySecretKey));
+    r.proof = toB64u(signRegistration(proof, ks.identitySecretKey));
   }),
   refusedRegistration(WIRE, 'an unknown member', 400, 'invalid_request', (r) => {
     r.extra = 1;
