@@ -44,7 +44,7 @@ const pointer = (node: (peerUrl: string, ctx: Context) => string) => (peerUrl: s
 });
 const needs = (what: Published) => (what.website ? (['wellKnown'] as const) : (['nameserver'] as const));
 
-type Section = '§2' | '§3' | '§5';
+type Section = '§1' | '§2' | '§3' | '§5';
 
 /** The case: resolving the user of a domain that publishes `what` finds the peer by `method`. */
 const found = (section: Section, name: string, what: Published, method: string) =>
@@ -86,6 +86,12 @@ function nodeOn(ctx: Context, answer: (url: string) => SiteAnswer): string {
   const url = `http://${name}:${ctx.sites!.port}`;
   ctx.sites!.set(name, answer(url));
   return url;
+}
+
+/** The peer's node document as served from `url`, its keys changed by `keys`. */
+function documentAt(ctx: Context, url: string, keys: (keys: object[]) => object[] = (k) => k) {
+  const document = ctx.peer.document();
+  return { status: 200, body: { ...document, node: url, keys: keys(document.keys as object[]) } };
 }
 
 /** A TXT record naming the node URL `node` makes. */
@@ -273,6 +279,29 @@ export const discoveryCases: ConformanceCase[] = [
     '§3',
     'lookup: a node document naming another node URL',
     naming((ctx) => nodeOn(ctx, () => ({ status: 200, body: ctx.peer.document() }))),
+    502,
+    'node_document_invalid',
+  ),
+  refused(
+    '§1',
+    'node document of a peer: 17 keys',
+    naming((ctx) => nodeOn(ctx, (url) => documentAt(ctx, url, (keys) => Array<object>(17).fill(keys[0])))),
+    502,
+    'node_document_invalid',
+  ),
+  refused(
+    '§1',
+    'node document of a peer: two keys with one id',
+    naming((ctx) =>
+      nodeOn(ctx, (url) => documentAt(ctx, url, (keys) => [keys[0], { ...keys[0], notAfter: 4102444800 }])),
+    ),
+    502,
+    'node_document_invalid',
+  ),
+  refused(
+    '§1',
+    'node document of a peer: protocol KP2',
+    naming((ctx) => nodeOn(ctx, (url) => ({ status: 200, body: { ...documentAt(ctx, url).body, protocol: 'KP2' } }))),
     502,
     'node_document_invalid',
   ),
