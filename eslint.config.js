@@ -80,6 +80,28 @@ export default tseslint.config(
     },
   },
   {
+    // The transparency core is shared with clients that may run in a browser (docs/transparency.md).
+    files: ['src/protocol/transparency/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', '@nestjs/*', '@prisma/*', 'pg', 'fastify'],
+              message: 'keep the transparency core framework-free',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: 'use Uint8Array (the core also runs in a browser)' },
+      ],
+    },
+  },
+  {
     // Attack tests build deliberately ill-typed inputs.
     files: ['**/*.spec.ts', 'test/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

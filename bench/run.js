@@ -14,6 +14,9 @@ const SCENARIOS = {
   exchange: () => import('./scenarios/exchange.js'),
   growth: () => import('./scenarios/growth.js'),
   outbox: () => import('./scenarios/outbox.js'),
+  transparency: () => import('./scenarios/transparency.js'),
+  crypto: () => import('./scenarios/crypto.js'),
+  startup: () => import('./scenarios/startup.js'),
 };
 
 const requested = process.argv.slice(2);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { ERROR_STATUS } from './error-status.js';
+import { KT_FAILURE_CODES } from '../protocol/transparency/log-verifier.js';
 
 describe('error codes', () => {
   it('are all documented in docs/errors.md with their status', () => {
@@ -12,6 +13,10 @@ describe('error codes', () => {
       expect({ code, status: documented.get(code) }).toEqual({ code, status });
     }
     expect([...documented.keys()].filter((c) => !(c in ERROR_STATUS))).toEqual([]);
+  });
+
+  it('include every failure of the transparency verifier, as a peer failure (502)', () => {
+    expect(KT_FAILURE_CODES.map((code) => [code, ERROR_STATUS[code]])).toEqual(KT_FAILURE_CODES.map((c) => [c, 502]));
   });
 
   it('are snake_case and map to error statuses', () => {

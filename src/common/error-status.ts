@@ -60,6 +60,12 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   domain_not_listed: 502,
   invalid_bundle: 502,
   invalid_identity: 502,
+  // key transparency (docs/transparency.md): a peer's answer is not proven by its log
+  kt_proof_missing: 502,
+  kt_proof_invalid: 502,
+  kt_log_inconsistent: 502,
+  kt_stale: 502,
+  kt_log_reset: 502,
   fetch_failed: 503,
   fetch_timeout: 504,
   database_unavailable: 503,

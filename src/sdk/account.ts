@@ -3,6 +3,7 @@
  * Secrets are saved before each upload that publishes their public halves.
  */
 import type { AccountStatus } from '../protocol/client-api.js';
+import { loadFastMlkem768 } from '../protocol/crypto.js';
 import { isKeyPearsError } from '../protocol/errors.js';
 import type { NodeClient } from './client.js';
 import { buildPrekeyUpload, buildRegistration, isEmptyPlan, planTopUp } from './identity.js';
@@ -55,6 +56,7 @@ export async function topUpPrekeys(ctx: AccountContext, target: number): Promise
   for (;;) {
     const plan = planTopUp(ctx.ks, status, target, clock(ctx));
     if (isEmptyPlan(plan)) return { status, ...result };
+    await loadFastMlkem768();
     const upload = buildPrekeyUpload(ctx.ks, plan, clock(ctx));
     await ctx.save(ctx.ks);
     status = await ctx.client.publishPrekeys(upload);

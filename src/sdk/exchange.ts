@@ -5,6 +5,7 @@
  * secret keys an accepted exchange used are removed from the keystore's pools in the same
  * write that records the secret, so nothing is lost on a crash and nothing is used twice.
  */
+import { loadFastMlkem768 } from '../protocol/crypto.js';
 import { toHex } from '../protocol/encoding.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import {
@@ -64,7 +65,7 @@ const summary = (e: StoredExchange, failureReason?: string): ExchangeSummary => 
  */
 export async function startExchange(ctx: ExchangeContext, address: string): Promise<ExchangeSummary> {
   const { ks, client } = ctx;
-  const { bundle, decoded } = await client.exchangeBundle(address);
+  const [{ bundle, decoded }] = await Promise.all([client.exchangeBundle(address), loadFastMlkem768()]);
   const started = initiateExchange({
     self: {
       address: ks.address,
@@ -107,6 +108,7 @@ export async function startExchange(ctx: ExchangeContext, address: string): Prom
  */
 export async function acceptExchange(ctx: ExchangeContext, id: string): Promise<ExchangeSummary> {
   const { ks, client } = ctx;
+  await loadFastMlkem768();
   const known = exchangesOf(ks).get(id);
   if (known) {
     if (known.role !== 'responder' || !known.confirmation) {
