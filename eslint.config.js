@@ -174,6 +174,28 @@ export default tseslint.config(
     },
   },
   {
+    // The suite's cases, one folder down: the same rule, counted from there.
+    files: ['src/conformance/cases/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./\\.\\./(?!protocol/|sdk/|net/|dev/loopback-nameserver\\.js$)',
+              message:
+                'the conformance suite may import only src/protocol, src/sdk, src/net and the loopback nameserver',
+            },
+            {
+              regex: '^(@nestjs|@prisma|@electric-sql|pg$|fastify)',
+              message: 'the conformance suite uses no server framework',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The transparency core is shared with clients that may run in a browser (docs/transparency.md):
     // the protocol core's rules, and no node:* module or Buffer either.
     files: ['src/protocol/transparency/**/*.ts'],

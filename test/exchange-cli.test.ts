@@ -17,6 +17,7 @@ import {
   fingerprintCommand,
   inboxCommand,
 } from '../src/cli/commands/exchange.js';
+import { runCli } from '../src/cli/program.js';
 import { NodeClient } from '../src/sdk/client.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
 import { keystorePath, loadKeystore, saveKeystore } from '../src/sdk/keystore.js';
@@ -145,6 +146,37 @@ describe('keypears exchange commands', () => {
   it('exchange start --wait gives up after the timeout with a clear error', async () => {
     await expect(exchangeStartCommand(alice, 'bob@b.test', { wait: true, timeout: '1' })).rejects.toMatchObject({
       code: 'not_confirmed',
+    });
+  });
+
+  it('exchange start --wait --json prints the exchange it gave up on in details.result', async () => {
+    let stdout = '';
+    const code = await runCli(
+      ['--home', alice.home, '--json', 'exchange', 'start', 'bob@b.test', '--wait', '--timeout', '1'],
+      {
+        env: alice.env,
+        stdout: { write: (s: string) => (stdout += s) },
+        stderr: { write: () => true },
+      },
+    );
+    expect(code).toBe(1);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toEqual({
+      error: {
+        code: 'not_confirmed',
+        message: expect.stringMatching(/after 1 s/),
+        details: {
+          result: {
+            id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+            status: 'delivered',
+            peer: 'bob@b.test',
+            role: 'initiator',
+            usedLastResort: expect.any(Boolean),
+            elapsedMs: expect.any(Number),
+          },
+        },
+      },
     });
   });
 

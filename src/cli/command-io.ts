@@ -61,7 +61,18 @@ export async function parseProgram(program: Command, argv: string[]): Promise<nu
 }
 
 /** The code and message to report for a failed command (`internal_error` for a non-KeyPears error). */
-export function failureOf(e: unknown): { code: ErrorCode; message: string; known: boolean } {
+export function failureOf(e: unknown): {
+  code: ErrorCode;
+  message: string;
+  known: boolean;
+  details?: Record<string, unknown>;
+} {
   const known = isKeyPearsError(e);
-  return { code: known ? e.code : 'internal_error', message: e instanceof Error ? e.message : String(e), known };
+  const details = known && e.details && Object.keys(e.details).length > 0 ? e.details : undefined;
+  return {
+    code: known ? e.code : 'internal_error',
+    message: e instanceof Error ? e.message : String(e),
+    known,
+    details,
+  };
 }

@@ -45,9 +45,13 @@ export async function runCli(argv: string[], streams: ProgramIo): Promise<number
       const result = await action(io);
       streams.stdout.write(json ? `${JSON.stringify(result.json)}\n` : `${result.text}\n`);
     } catch (e) {
-      const { code, message, known } = failureOf(e);
-      if (json) streams.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
-      streams.stderr.write(`keypears: ${message}${known ? ` (${code})` : ''}\n`);
+      const { code, message, known, details } = failureOf(e);
+      // The error's facts for programs (docs/cli.md, "details"), only when it has some.
+      if (json)
+        streams.stdout.write(`${JSON.stringify({ error: { code, message, ...(details ? { details } : {}) } })}
+`);
+      streams.stderr.write(`keypears: ${message}${known ? ` (${code})` : ''}
+`);
       exitCode = 1;
     }
   };
