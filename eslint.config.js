@@ -1,7 +1,103 @@
-// Lint: typescript-eslint's recommended rules on the TypeScript sources; Prettier owns formatting.
+// Lint: typescript-eslint's recommended rules on the TypeScript sources, the import rules that
+// keep the layering of README's "Project layout", and the one place per program that reads the
+// environment. Prettier owns formatting. test/lint-rules.test.ts shows each import rule firing.
 import js from '@eslint/js';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+const SRC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'src');
+
+const hasModule = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).some((e) =>
+    e.isDirectory() ? hasModule(path.join(dir, e.name)) : e.name.endsWith('.module.ts'),
+  );
+
+/**
+ * The server's folders: every folder of src/ that holds a NestJS module (config, database,
+ * common, each feature module, admin), found on disk so that a new or renamed module is
+ * covered without editing this file, and the generated Prisma client.
+ */
+export const SERVER_FOLDERS = [
+  ...readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name !== 'generated' && hasModule(path.join(SRC, e.name)))
+    .map((e) => e.name),
+  'generated',
+].sort();
+
+/** A relative import that climbs into one of `folders` (or, with `files`, names one of src/'s own files). */
+const into = (folders, files = []) =>
+  `^(\\.\\./)+(${[...folders.map((f) => `${f}/`), ...files.map((f) => `${f}\\.js$`)].join('|')})`;
+
+/** Packages by exact name (`paths`) and scopes (`patterns`: a bare name there would also match a path segment). */
+const DATABASE = { names: ['pg', 'prisma'], scopes: ['@prisma/*', '@electric-sql/*'] };
+const FRAMEWORK = { names: ['fastify'], scopes: ['@nestjs/*', '@fastify/*'] };
+
+const packages = ({ names, scopes }, message) => ({
+  paths: names.map((name) => ({ name, message })),
+  patterns: [{ group: scopes, message }],
+});
+
+/** Prisma and pg: what only repositories and src/database may import. */
+const databaseImports = () => {
+  const { paths, patterns } = packages(
+    DATABASE,
+    'Only *.repository.ts files and src/database/ talk to the database (Prisma, pg): add a repository method and call it.',
+  );
+  patterns.push({
+    regex: `${into(['generated'])}|(^|/)database/(prisma\\.service|pg-pool)\\.js$`,
+    message:
+      'Only *.repository.ts files and src/database/ use the Prisma client, its row types or the pg pools: add a repository method that returns a domain type.',
+  });
+  return { paths, patterns };
+};
+
+/**
+ * The layers below the server, each with what it must not import. They run without a server
+ * (the SDK and the CLI on a user's machine), so none of them may import NestJS, Prisma, pg or
+ * any server folder; each may use only the layers under it.
+ */
+const LAYERS = [
+  {
+    folder: 'protocol',
+    role: 'the framework-free core shared by the node, the SDK and the CLI',
+    above: ['net', 'sdk', 'cli'],
+  },
+  { folder: 'net', role: 'outbound networking shared by the node and the CLI', above: ['sdk', 'cli'] },
+  { folder: 'sdk', role: 'the client library', above: ['cli'] },
+  { folder: 'cli', role: 'the `keypears` command, thin over the SDK', above: [] },
+];
+
+const layerImports = ({ folder, role, above }) => {
+  const { paths, patterns } = packages(
+    { names: [...FRAMEWORK.names, ...DATABASE.names], scopes: [...FRAMEWORK.scopes, ...DATABASE.scopes] },
+    `src/${folder} is ${role}: it must not depend on NestJS, Fastify, Prisma or pg.`,
+  );
+  patterns.push({
+    regex: into(SERVER_FOLDERS, ['app\\.module', 'app\\.setup', 'main']),
+    message:
+      `src/${folder} is ${role}: it must not import the server (src/config, src/database, src/common or a module folder). ` +
+      'Settings the CLI reads too live in src/net/settings.ts.',
+  });
+  if (above.length) {
+    patterns.push({
+      regex: into(above),
+      message: `src/${folder} is ${role}: it may import only the layers under it (protocol, then net, then sdk, then cli).`,
+    });
+  }
+  return { paths, patterns };
+};
+
+/** The protocol core's rules, and no node:* module: the transparency core also runs in a browser. */
+const transparencyImports = () => {
+  const { paths, patterns } = layerImports(LAYERS[0]);
+  patterns.push({ group: ['node:*'], message: 'keep the transparency core framework-free: it also runs in a browser' });
+  return { paths, patterns };
+};
+
+const restrict = (options) => ['error', options];
 
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', 'node_modules/', 'src/generated/'] },
@@ -11,19 +107,23 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // Config is read once in src/config/config.ts; nowhere else may touch the environment.
+      // Each program reads the environment once, where it starts, and passes it on: the node's
+      // configuration is src/config/config.ts, the settings the CLI shares src/net/settings.ts.
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'read configuration through src/config/config.ts' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'only a program’s entry point reads process.env; take the Env record or the AppConfig it built',
+        },
       ],
     },
   },
   {
     files: [
-      'src/config/config.ts',
       'src/main.ts',
-      'src/cli/**',
-      'src/admin/**',
+      'src/cli/main.ts',
+      'src/admin/admin-cli.ts',
       'src/database/migrate-cli.ts',
       'test/**',
       'bench/**',
@@ -33,6 +133,16 @@ export default tseslint.config(
     ],
     rules: { 'no-restricted-properties': 'off' },
   },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/database/**', 'src/**/*.repository.ts', 'src/**/*.spec.ts'],
+    rules: { 'no-restricted-imports': restrict(databaseImports()) },
+  },
+
+  ...LAYERS.map((layer) => ({
+    files: [`src/${layer.folder}/**/*.ts`],
+    rules: { 'no-restricted-imports': restrict(layerImports(layer)) },
+  })),
   {
     // The conformance suite tests a node from the outside: it may use the protocol core, the
     // SDK, the outbound network helpers and the loopback nameserver, never the node's own code.
@@ -58,21 +168,34 @@ export default tseslint.config(
     },
   },
   {
-    // The transparency core is shared with clients that may run in a browser (docs/transparency.md).
-    files: ['src/protocol/transparency/**/*.ts'],
-    ignores: ['**/*.spec.ts'],
+    // The suite's cases, one folder down: the same rule, counted from there.
+    files: ['src/conformance/cases/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              group: ['node:*', '@nestjs/*', '@prisma/*', 'pg', 'fastify'],
-              message: 'keep the transparency core framework-free',
+              regex: '^\\.\\./\\.\\./(?!protocol/|sdk/|net/|dev/loopback-nameserver\\.js$)',
+              message:
+                'the conformance suite may import only src/protocol, src/sdk, src/net and the loopback nameserver',
+            },
+            {
+              regex: '^(@nestjs|@prisma|@electric-sql|pg$|fastify)',
+              message: 'the conformance suite uses no server framework',
             },
           ],
         },
       ],
+    },
+  },
+  {
+    // The transparency core is shared with clients that may run in a browser (docs/transparency.md):
+    // the protocol core's rules, and no node:* module or Buffer either.
+    files: ['src/protocol/transparency/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': restrict(transparencyImports()),
       'no-restricted-globals': [
         'error',
         { name: 'Buffer', message: 'use Uint8Array (the core also runs in a browser)' },

@@ -15,6 +15,8 @@ const SCENARIOS = {
   growth: () => import('./scenarios/growth.js'),
   outbox: () => import('./scenarios/outbox.js'),
   transparency: () => import('./scenarios/transparency.js'),
+  crypto: () => import('./scenarios/crypto.js'),
+  startup: () => import('./scenarios/startup.js'),
 };
 
 const requested = process.argv.slice(2);

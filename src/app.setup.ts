@@ -12,6 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import type { Clock } from './common/clock.js';
 import { createLogger, NestPinoLogger } from './common/logger.js';
 import type { AppConfig } from './config/config.js';
 import { openDatabase } from './database/database-connection.js';
@@ -96,14 +97,20 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+/** What a node may be given instead of its defaults (tests move time with their own Clock). */
+export interface NodeOverrides {
+  /** The node's one clock; default: the system clock. */
+  clock?: Clock;
+}
+
 /** Opens the database (embedded when DATABASE_URL is unset), migrates it, and listens. */
-export async function createNode(config: AppConfig): Promise<RunningNode> {
+export async function createNode(config: AppConfig, overrides: NodeOverrides = {}): Promise<RunningNode> {
   const logger = createLogger(config);
   const connection = await openDatabase(config);
   try {
     await migrate(connection.poolConfig);
     const app = await NestFactory.create<NestFastifyApplication>(
-      AppModule.forRoot(config, connection),
+      AppModule.forRoot(config, connection, overrides.clock),
       createAdapter(logger),
       // rawBody: signed requests are verified over the exact bytes received.
       { logger: new NestPinoLogger(logger), rawBody: true },

@@ -154,8 +154,17 @@ describe('failures and help', () => {
     expect((await cli(['--home', home, 'init', 'alice@localhost', '--node', t.config.publicUrl])).code).toBe(0);
     const run = await cli(['--home', home, '--json', 'register']);
     expect(run.code).not.toBe(0);
-    expect(run.json).toMatchObject({ error: { code: 'address_taken' } });
+    // A refusal by the node carries its HTTP status in details (docs/cli.md).
+    expect(run.json).toEqual({
+      error: { code: 'address_taken', message: expect.any(String), details: { status: 409 } },
+    });
     expect(run.stderr).toMatch(/already registered/);
+  });
+
+  it('prints no details for an error that has none', async () => {
+    const run = await cli(['--home', path.join(root, 'nobody'), '--json', 'publish']);
+    expect(run.code).toBe(1);
+    expect(run.json).toEqual({ error: { code: 'no_keystore', message: expect.any(String) } });
   });
 
   it('refuses a bad --prekeys value', async () => {

@@ -11,10 +11,13 @@ import { resolveCommand } from '../src/cli/commands/resolve.js';
 import { resolveAddress, resolveNodeUrl } from '../src/sdk/resolve.js';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { freePort } from './support/free-port.js';
+import { MovableClock } from './support/movable-clock.js';
 import { startLoopbackHttp, type LoopbackHttp } from './support/loopback-http.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 import { registerUser } from './support/test-users.js';
 
+/** Both nodes' clock: it moves only when a test moves it (cache lifetimes, refetch intervals). */
+const clock = new MovableClock(Date.now());
 let ns: LoopbackNameserver;
 let web: LoopbackHttp;
 let a: TestNode;
@@ -33,7 +36,7 @@ const cacheRow = (t: TestNode, domain: string) =>
 const expire = async (t: TestNode, domain: string) => {
   await t.node.app
     .get(PrismaService)
-    .discoveryCache.update({ where: { domain }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    .discoveryCache.update({ where: { domain }, data: { expiresAt: new Date(clock.now().getTime() - 1000) } });
   t.node.app.get(DiscoveryService).forgetRecent(domain);
 };
 
@@ -57,8 +60,11 @@ beforeAll(async () => {
   });
   const env = { KEYPEARS_DNS_SERVERS: ns.address, KEYPEARS_DEV_WELL_KNOWN_PORT: String(web.port) };
   [a, b] = await Promise.all([
-    startTestNode({ ...env, KEYPEARS_DOMAINS: 'a.test' }),
-    startTestNode({ ...env, KEYPEARS_DOMAINS: 'b.test,wk.test,both.test,conflict.test,stale.test,neg.test' }),
+    startTestNode({ ...env, KEYPEARS_DOMAINS: 'a.test' }, { clock }),
+    startTestNode(
+      { ...env, KEYPEARS_DOMAINS: 'b.test,wk.test,both.test,conflict.test,stale.test,neg.test' },
+      { clock },
+    ),
   ]);
   await Promise.all([
     registerUser(a, 'alice@a.test'),
@@ -250,14 +256,15 @@ describe('the discovery cache', () => {
       await prisma.discoveryCache.update({ where: { domain: 'b.test' }, data: { lastError: null } });
       a.node.app.get(DiscoveryService).forgetRecent();
     }
-    // An expired answer is never kept: expiring the row alone makes the next lookup go to the network.
+    // An expired answer is never kept: once the row's expiry passes, the next lookup goes to the network.
     await resolve(a, 'bob@b.test');
-    await a.node.app
-      .get(PrismaService)
-      .discoveryCache.update({ where: { domain: 'b.test' }, data: { expiresAt: new Date(Date.now() + 50) } });
+    await a.node.app.get(PrismaService).discoveryCache.update({
+      where: { domain: 'b.test' },
+      data: { expiresAt: new Date(clock.now().getTime() + 50) },
+    });
     a.node.app.get(DiscoveryService).forgetRecent();
-    await resolve(a, 'bob@b.test');
-    await new Promise((r) => setTimeout(r, 100));
+    expect((await resolve(a, 'bob@b.test')).body.discovery.cached).toBe(true);
+    clock.advance(100);
     const queries = ns.queries.length;
     expect((await resolve(a, 'bob@b.test')).body.discovery.cached).toBe(false);
     expect(ns.queries.length).toBeGreaterThan(queries);
@@ -287,23 +294,28 @@ describe('the discovery cache', () => {
       expect(first.body.discovery).toEqual({ method: 'dns', cached: true, stale: true });
       const row = await cacheRow(a, 'stale.test');
       expect(row!.lastError).toContain('discovery_unavailable');
-      // Later lookups within a minute get the stale answer at once, without waiting on DNS.
-      const started = Date.now();
-      expect((await resolve(a, 'erin@stale.test')).body.discovery.stale).toBe(true);
-      expect(Date.now() - started).toBeLessThan(1000);
     } finally {
       await ns.resume();
     }
-    await expire(a, 'stale.test');
+    // Lookups within the next minute get the stale answer without asking DNS again, even
+    // though the nameserver is back.
+    const queries = ns.queries.length;
+    clock.advance(59_000);
+    expect((await resolve(a, 'erin@stale.test')).body.discovery).toEqual({ method: 'dns', cached: true, stale: true });
+    expect(ns.queries.length).toBe(queries);
+    // A minute after the failed refresh, the next lookup refreshes.
+    clock.advance(1000);
     const fresh = await resolve(a, 'erin@stale.test');
     expect(fresh.body.discovery).toEqual({ method: 'dns', cached: false, stale: false });
+    expect(ns.queries.length).toBeGreaterThan(queries);
   });
 
   it('does not serve an answer older than its stale window', async () => {
     await expire(a, 'stale.test');
-    await a.node.app
-      .get(PrismaService)
-      .discoveryCache.update({ where: { domain: 'stale.test' }, data: { staleUntil: new Date(Date.now() - 1) } });
+    await a.node.app.get(PrismaService).discoveryCache.update({
+      where: { domain: 'stale.test' },
+      data: { staleUntil: new Date(clock.now().getTime() - 1) },
+    });
     await ns.pause();
     try {
       const res = await resolve(a, 'erin@stale.test');
@@ -354,11 +366,18 @@ describe('node key rotation', () => {
     // The old key is still listed during the overlap.
     expect((await discovery.nodeVerificationKey('b.test', oldKeyId)).key.notAfter).toBe(retired[0].notAfter);
 
-    // Another rotation right away: the next unknown id is not refetched within the minute.
+    // Another rotation right away: the next unknown id is not refetched within the minute...
     const second = await b.node.app.get(NodeKeysService).rotate(3600);
     expect(await discovery.refreshKeysOnUnknownKeyId('b.test', second.current.keyId)).toBeUndefined();
     await expect(discovery.nodeVerificationKey('b.test', second.current.keyId)).rejects.toMatchObject({
       code: 'unknown_key',
+    });
+    clock.advance(59_000);
+    expect(await discovery.refreshKeysOnUnknownKeyId('b.test', second.current.keyId)).toBeUndefined();
+    // ...but a minute after the last refetch it is.
+    clock.advance(1000);
+    expect(await discovery.refreshKeysOnUnknownKeyId('b.test', second.current.keyId)).toMatchObject({
+      keyId: second.current.keyId,
     });
     const doc = (await (await fetch(`${b.url}/.well-known/keypears.json`)).json()) as {
       keys: Array<{ keyId: string }>;

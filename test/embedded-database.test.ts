@@ -2,6 +2,10 @@
  * The embedded database behind its Unix socket, through the same pg pool settings the node
  * uses: one data directory has one owner, and a failed statement does not break the next one.
  */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/database/embedded-database.js';
@@ -56,6 +60,45 @@ describe('embedded database', () => {
       expect((await pool.query(named(3))).rows[0].n).toBe(3);
     } finally {
       await pool.end();
+    }
+  });
+
+  it('runs PostgreSQL with 8 MB of shared buffers, which its WebAssembly memory holds for good', async () => {
+    const pool = new pg.Pool(embedded.poolConfig);
+    try {
+      expect((await pool.query('SHOW shared_buffers')).rows[0].shared_buffers).toBe('8MB');
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('creates a new data directory (in a child process) and serves it', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kp-embedded-new-'));
+    try {
+      const fresh = await startEmbeddedDatabase(dataDir);
+      const pool = new pg.Pool(fresh.poolConfig);
+      try {
+        expect((await pool.query('SELECT 41 + 1 AS n')).rows[0].n).toBe(42);
+      } finally {
+        await pool.end();
+        await fresh.stop();
+      }
+      expect(existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('says why a new data directory could not be created', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kp-embedded-bad-'));
+    try {
+      await writeFile(path.join(dataDir, 'pgdata'), 'not a directory');
+      await expect(startEmbeddedDatabase(dataDir)).rejects.toMatchObject({
+        code: 'invalid_config',
+        message: expect.stringContaining('could not create the database'),
+      });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 

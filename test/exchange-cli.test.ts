@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { CommandIo } from '../src/cli/command-io.js';
 import {
   exchangeAcceptCommand,
   exchangeSecretCommand,
@@ -15,8 +16,8 @@ import {
   exchangeStartCommand,
   fingerprintCommand,
   inboxCommand,
-  type CommandIo,
 } from '../src/cli/commands/exchange.js';
+import { runCli } from '../src/cli/program.js';
 import { NodeClient } from '../src/sdk/client.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
 import { keystorePath, loadKeystore, saveKeystore } from '../src/sdk/keystore.js';
@@ -145,6 +146,37 @@ describe('keypears exchange commands', () => {
   it('exchange start --wait gives up after the timeout with a clear error', async () => {
     await expect(exchangeStartCommand(alice, 'bob@b.test', { wait: true, timeout: '1' })).rejects.toMatchObject({
       code: 'not_confirmed',
+    });
+  });
+
+  it('exchange start --wait --json prints the exchange it gave up on in details.result', async () => {
+    let stdout = '';
+    const code = await runCli(
+      ['--home', alice.home, '--json', 'exchange', 'start', 'bob@b.test', '--wait', '--timeout', '1'],
+      {
+        env: alice.env,
+        stdout: { write: (s: string) => (stdout += s) },
+        stderr: { write: () => true },
+      },
+    );
+    expect(code).toBe(1);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toEqual({
+      error: {
+        code: 'not_confirmed',
+        message: expect.stringMatching(/after 1 s/),
+        details: {
+          result: {
+            id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+            status: 'delivered',
+            peer: 'bob@b.test',
+            role: 'initiator',
+            usedLastResort: expect.any(Boolean),
+            elapsedMs: expect.any(Number),
+          },
+        },
+      },
     });
   });
 

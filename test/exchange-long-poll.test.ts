@@ -12,7 +12,7 @@ import { signRequest } from '../src/protocol/http-signature.js';
 import { NodeClient } from '../src/sdk/client.js';
 import { acceptExchange, startExchange, waitForExchange } from '../src/sdk/exchange.js';
 import { eventually, exchangeUser, type ExchangeUser } from './support/exchange-users.js';
-import { queryDatabase } from './support/test-database.js';
+import { itOnPostgresServer, queryDatabase } from './support/test-database.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
 let t: TestNode;
@@ -157,29 +157,30 @@ describe('long polling across replicas', () => {
     return rows.map((r) => r.pid);
   }
 
-  it('wakes a request waiting on another replica of the same database (LISTEN/NOTIFY)', async () => {
-    if (!replica) {
-      expect(t.database.embedded).toBe(true); // one process owns the embedded database: no replicas
-      return;
-    }
-    await wakeAcrossReplicas();
-  });
+  itOnPostgresServer(
+    'wakes a request waiting on another replica of the same database (LISTEN/NOTIFY)',
+    'one process owns the embedded database, so there are no replicas',
+    wakeAcrossReplicas,
+  );
 
-  it('listens again after its listening connection is closed', async () => {
-    if (!replica) return; // no listening connection on the embedded database
-    const before = await listeners();
-    expect(before).toHaveLength(2);
-    await queryDatabase(t.database.poolConfig!, 'SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [
-      before,
-    ]);
-    await eventually(
-      async () => {
-        const now = await listeners();
-        return now.length === 2 && now.every((pid) => !before.includes(pid)) ? true : undefined;
-      },
-      15_000,
-      'both nodes listening on new connections',
-    );
-    await wakeAcrossReplicas();
-  });
+  itOnPostgresServer(
+    'listens again after its listening connection is closed',
+    'a node on the embedded database has no listening connection',
+    async () => {
+      const before = await listeners();
+      expect(before).toHaveLength(2);
+      await queryDatabase(t.database.poolConfig!, 'SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [
+        before,
+      ]);
+      await eventually(
+        async () => {
+          const now = await listeners();
+          return now.length === 2 && now.every((pid) => !before.includes(pid)) ? true : undefined;
+        },
+        15_000,
+        'both nodes listening on new connections',
+      );
+      await wakeAcrossReplicas();
+    },
+  );
 });

@@ -12,6 +12,7 @@ import { fromB64u, toB64u, utf8 } from '../src/protocol/encoding.js';
 import { initiateExchange } from '../src/protocol/exchange.js';
 import type { InitiationMessage } from '../src/protocol/exchange-api.js';
 import { signRequest } from '../src/protocol/http-signature.js';
+import type { DecodedPrekeyBundle } from '../src/protocol/wire.js';
 import { acceptExchange, exchangeSecret, refreshExchange, startExchange } from '../src/sdk/exchange.js';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { eventually, exchangeUser, type ExchangeUser } from './support/exchange-users.js';
@@ -99,18 +100,22 @@ async function federationPost(
   return { send };
 }
 
-/** An initiation message exactly as Alice's node would deliver it (a bundle claimed from Bob). */
-async function aliceInitiation(): Promise<InitiationMessage> {
-  const { bundle, decoded } = await alice.client.exchangeBundle('bob@b.test');
-  const { initiation } = initiateExchange({
+/** Alice's side of the derivation for a bundle she claimed (what her SDK does before sending). */
+const aliceInitiates = (peerBundle: DecodedPrekeyBundle) =>
+  initiateExchange({
     self: {
       address: 'alice@a.test',
       identitySecretKey: alice.ks.identitySecretKey,
       identityDhSecretKey: alice.ks.identityDh.secretKey,
     },
-    peerBundle: decoded,
+    peerBundle,
     createdAt: Math.floor(Date.now() / 1000),
   });
+
+/** An initiation message exactly as Alice's node would deliver it (a bundle claimed from Bob). */
+async function aliceInitiation(): Promise<InitiationMessage> {
+  const { bundle, decoded } = await alice.client.exchangeBundle('bob@b.test');
+  const { initiation } = aliceInitiates(decoded);
   const identity = await (await fetch(`${a.url}/api/v1/identities/alice%40a.test`)).json();
   const pq = initiation.pqPrekeyKind === 'pq-one-time' ? bundle.pqOneTimePrekey! : bundle.pqLastResort;
   return {
@@ -158,15 +163,7 @@ describe('reliable delivery', () => {
 
     // Alice's node accepts her initiation; then Bob's node goes down before it is delivered.
     const { bundle, decoded } = await alice.client.exchangeBundle('bob@b.test');
-    const { initiation, secret } = initiateExchange({
-      self: {
-        address: 'alice@a.test',
-        identitySecretKey: alice.ks.identitySecretKey,
-        identityDhSecretKey: alice.ks.identityDh.secretKey,
-      },
-      peerBundle: decoded,
-      createdAt: Math.floor(Date.now() / 1000),
-    });
+    const { initiation, secret } = aliceInitiates(decoded);
     await b.stop();
     expect((await alice.client.startExchange({ initiation, bundle })).status).toBe('pending');
     const outbox = () =>
@@ -191,12 +188,18 @@ describe('reliable delivery', () => {
     );
     await a.stop();
     expect((await acceptExchange(bob.ctx, started.id)).status).toBe('confirmed');
-    await new Promise((r) => setTimeout(r, 1000));
-    const pending = await prisma(b).outboxMessage.findFirst({
-      where: { dedupeKey: { contains: started.id }, kind: 'confirmation' },
-    });
-    expect(pending?.deliveredAt).toBeNull();
-    expect(pending!.attempts).toBeGreaterThanOrEqual(1);
+    // Bob's node tries to deliver the confirmation, and cannot while Alice's node is down.
+    const pending = await eventually(
+      async () => {
+        const row = await prisma(b).outboxMessage.findFirst({
+          where: { dedupeKey: { contains: started.id }, kind: 'confirmation' },
+        });
+        return row && row.attempts >= 1 ? row : undefined;
+      },
+      20_000,
+      'a failed delivery attempt',
+    );
+    expect(pending.deliveredAt).toBeNull();
     await a.restart();
     await eventually(async () =>
       (await refreshExchange(alice.ctx, started.id)).status === 'confirmed' ? true : undefined,

@@ -2,9 +2,12 @@
  * The node's HTTP surface end to end: a real node on a fresh database, driven over HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type pg from 'pg';
+import { PG_ADMISSION_POOL, PG_POOL } from '../src/database/pg-pool.js';
 import { blake3 } from '../src/protocol/crypto.js';
 import { toHex, utf8 } from '../src/protocol/encoding.js';
-import { queryDatabase } from './support/test-database.js';
+import { eventually } from './support/exchange-users.js';
+import { itOnPostgresServer, queryDatabase } from './support/test-database.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 import { expectErrorResponse } from './support/expect-error.js';
 import { registerUser } from './support/test-users.js';
@@ -115,11 +118,10 @@ describe('GET /api/health and persistence', () => {
   });
 
   it('records the applied migrations the way Prisma Migrate does', async () => {
-    if (!t.database.poolConfig) return; // the embedded database is private to the node
-    const rows = await queryDatabase(
-      t.database.poolConfig,
-      'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations"',
-    );
+    // Through the node's own pool: the embedded database has no other way in while the node runs.
+    const { rows } = await t.node.app
+      .get<pg.Pool>(PG_POOL)
+      .query('SELECT migration_name, checksum, finished_at FROM "_prisma_migrations"');
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) {
       expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
@@ -127,23 +129,29 @@ describe('GET /api/health and persistence', () => {
     }
   });
 
-  it('keeps running and serving when the server closes its connections', async () => {
-    if (!t.database.poolConfig || t.database.embedded) return; // the embedded database is private to the node
-    // Both pools hold idle connections now: the main one from a lookup, the admission one from
-    // a signed request's nonce. A pool reports a closed idle connection as an error event.
-    expect((await fetch(`${t.url}/api/v1/identities/nobody%40localhost`)).status).toBe(404);
-    const user = await registerUser(t, 'pat@localhost', 0);
-    await user.client.getAccount();
-    const rows = await queryDatabase(
-      t.database.poolConfig,
-      'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-    );
-    expect(rows[0].n).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 200)); // the closed connections' errors reach the pools
-    const res = await fetch(`${t.url}/api/health`);
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { database: { status: string } }).database.status).toBe('up');
-  });
+  itOnPostgresServer(
+    'keeps running and serving when the server closes its connections',
+    'the embedded database is private to the node, so nothing else can close its connections',
+    async () => {
+      // Both pools hold idle connections now: the main one from a lookup, the admission one from
+      // a signed request's nonce. A pool reports a closed idle connection as an error event.
+      expect((await fetch(`${t.url}/api/v1/identities/nobody%40localhost`)).status).toBe(404);
+      const user = await registerUser(t, 'pat@localhost', 0);
+      await user.client.getAccount();
+      const pools = [t.node.app.get<pg.Pool>(PG_POOL), t.node.app.get<pg.Pool>(PG_ADMISSION_POOL)];
+      expect(pools.map((p) => p.idleCount > 0)).toEqual([true, true]);
+      const rows = await queryDatabase(
+        t.database.poolConfig!,
+        'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      expect(rows[0].n).toBeGreaterThan(0);
+      // Each pool drops a connection when it reports its error: once both are empty, both reported.
+      await eventually(async () => (pools.every((p) => p.totalCount === 0) ? true : undefined), 10_000, 'the errors');
+      const res = await fetch(`${t.url}/api/health`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { database: { status: string } }).database.status).toBe('up');
+    },
+  );
 
   it('keeps serving after a restart on the same database', async () => {
     await t.restart();

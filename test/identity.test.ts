@@ -9,7 +9,7 @@ import { identityFingerprint } from '../src/protocol/fingerprint.js';
 import { signRequest } from '../src/protocol/http-signature.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
 import { identityPublicKey } from '../src/sdk/keystore.js';
-import { startTestNode, type TestNode } from './support/test-node.js';
+import { clockInThisHour, startTestNode, type TestNode } from './support/test-node.js';
 import { clientFor, nowSeconds, registerUser } from './support/test-users.js';
 import { expectErrorResponse } from './support/expect-error.js';
 
@@ -274,22 +274,30 @@ describe('registration policies', () => {
     }
   });
 
-  it('rate-limits registration attempts per source address', async () => {
-    const limited = await startTestNode({ KEYPEARS_DOMAINS: 'a.example', KEYPEARS_REGISTRATION_LIMIT_PER_SOURCE: '2' });
+  it('rate-limits registration attempts per source address, per hour', async () => {
+    const clock = clockInThisHour();
+    const limited = await startTestNode(
+      { KEYPEARS_DOMAINS: 'a.example', KEYPEARS_REGISTRATION_LIMIT_PER_SOURCE: '2' },
+      { clock },
+    );
     try {
       const attempt = (local: string) => {
-        const ks = createKeystore(`${local}@a.example`, limited.config.publicUrl, nowSeconds());
+        const ks = createKeystore(`${local}@a.example`, limited.config.publicUrl, clock.unixSeconds());
         return fetch(`${limited.url}/api/v1/accounts`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(buildRegistration(ks, nowSeconds())),
+          body: JSON.stringify(buildRegistration(ks, clock.unixSeconds())),
         });
       };
       expect((await attempt('u1')).status).toBe(201);
       expect((await attempt('u2')).status).toBe(201);
       const third = await attempt('u3');
-      expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(third.headers.get('retry-after')).toBe('3590');
       await expectErrorResponse(third, 429, 'rate_limited');
+      clock.advance(3589_000);
+      await expectErrorResponse(await attempt('u4'), 429, 'rate_limited');
+      clock.advance(1000);
+      expect((await attempt('u5')).status).toBe(201);
     } finally {
       await limited.destroy();
     }

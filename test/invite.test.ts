@@ -8,13 +8,15 @@ import { runAdmin } from '../src/admin/admin-program.js';
 import { PrismaService } from '../src/database/prisma.service.js';
 import { inviteTokenHash, InviteService } from '../src/accounts/invite.service.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
+import { MovableClock } from './support/movable-clock.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
-import { nowSeconds } from './support/test-users.js';
 
+/** The node's and the operator command's clock. */
+const clock = new MovableClock(Date.now());
 let t: TestNode;
 
 beforeAll(async () => {
-  t = await startTestNode({ KEYPEARS_DOMAINS: 'a.example,b.example', KEYPEARS_REGISTRATION: 'invite' });
+  t = await startTestNode({ KEYPEARS_DOMAINS: 'a.example,b.example', KEYPEARS_REGISTRATION: 'invite' }, { clock });
 });
 
 afterAll(async () => {
@@ -22,11 +24,11 @@ afterAll(async () => {
 });
 
 async function register(address: string, invite?: string): Promise<{ status: number; code?: string }> {
-  const ks = createKeystore(address, t.config.publicUrl, nowSeconds());
+  const ks = createKeystore(address, t.config.publicUrl, clock.unixSeconds());
   const res = await fetch(`${t.url}/api/v1/accounts`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(buildRegistration(ks, nowSeconds(), invite)),
+    body: JSON.stringify(buildRegistration(ks, clock.unixSeconds(), invite)),
   });
   const body = (await res.json()) as { error?: { code: string } };
   return { status: res.status, code: body.error?.code };
@@ -61,8 +63,8 @@ describe('invite-only registration', () => {
     await t.node.app.get(InviteRepository).create({
       tokenHash: inviteTokenHash(expired),
       domain: 'a.example',
-      createdAt: new Date(Date.now() - 7200_000),
-      expiresAt: new Date(Date.now() - 3600_000),
+      createdAt: new Date(clock.now().getTime() - 7200_000),
+      expiresAt: new Date(clock.now().getTime() - 1),
     });
     expect(await register('cat@a.example', expired)).toEqual({ status: 403, code: 'invalid_invite' });
     const { token } = await invites().create('b.example');
@@ -104,6 +106,7 @@ describe('npm run admin -- invite create', () => {
     try {
       code = await runAdmin(['invite', 'create', '--domain', 'A.Example', '--ttl', '2h', '--json'], {
         env: env(),
+        clock,
         ...io,
       });
     } finally {
@@ -113,9 +116,11 @@ describe('npm run admin -- invite create', () => {
     expect(code).toBe(0);
     const printed = JSON.parse(out.stdout) as { token: string; domain: string; expiresAt: string };
     expect(printed.domain).toBe('a.example');
-    const ttl = Date.parse(printed.expiresAt) - Date.now();
-    expect(ttl).toBeGreaterThan(7100_000);
-    expect(ttl).toBeLessThanOrEqual(7200_000);
+    expect(Date.parse(printed.expiresAt)).toBe(clock.now().getTime() + 7200_000);
+    // Valid until then, and not a moment longer.
+    clock.advance(7200_000);
+    expect(await register('eve@a.example', printed.token)).toEqual({ status: 403, code: 'invalid_invite' });
+    clock.advance(-1);
     expect(await register('eve@a.example', printed.token)).toEqual({ status: 201, code: undefined });
   });
 

@@ -16,7 +16,8 @@ import { signPrekey, type PrekeyKind } from '../src/protocol/keys.js';
 import { decodeBundle, decodePublicIdentity, type PublicKeyRecord } from '../src/protocol/wire.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
 import { expectErrorResponse } from './support/expect-error.js';
-import { startTestNode, type TestNode } from './support/test-node.js';
+import { MovableClock } from './support/movable-clock.js';
+import { clockInThisHour, startTestNode, type TestNode } from './support/test-node.js';
 import { clientFor, nowSeconds, registerUser, topUp, type TestUser } from './support/test-users.js';
 
 let t: TestNode;
@@ -343,17 +344,18 @@ describe('claim', () => {
 });
 
 describe('claim rate limits', () => {
+  // Ten seconds into an hour, and standing still: the minute and hour windows are known.
+  const clock = clockInThisHour();
   let limited: TestNode;
   let u: TestUser;
   let v: TestUser;
   let w: TestUser;
 
   beforeAll(async () => {
-    limited = await startTestNode({
-      KEYPEARS_DOMAINS: 'a.example',
-      KEYPEARS_CLAIM_LIMIT_PER_PAIR: '2',
-      KEYPEARS_CLAIM_LIMIT_PER_SOURCE: '5',
-    });
+    limited = await startTestNode(
+      { KEYPEARS_DOMAINS: 'a.example', KEYPEARS_CLAIM_LIMIT_PER_PAIR: '2', KEYPEARS_CLAIM_LIMIT_PER_SOURCE: '5' },
+      { clock },
+    );
     u = await registerUser(limited, 'u@a.example', 1);
     v = await registerUser(limited, 'v@a.example', 1);
     w = await registerUser(limited, 'w@a.example', 1);
@@ -367,13 +369,23 @@ describe('claim rate limits', () => {
     await u.client.claim('v@a.example');
     await u.client.claim('v@a.example');
     const pair = await u.client.claim('v@a.example').catch((e: unknown) => e);
-    expect(pair).toMatchObject({ code: 'rate_limited', details: { status: 429 } });
-    expect((pair as { details: { retryAfterSeconds: number } }).details.retryAfterSeconds).toBeGreaterThan(0);
+    // The pair's budget is per hour: until the end of this one.
+    expect(pair).toMatchObject({ code: 'rate_limited', details: { status: 429, retryAfterSeconds: 3590 } });
     // Another pair still has budget from this source.
     await u.client.claim('w@a.example');
     await w.client.claim('v@a.example');
-    // Five claims counted from 127.0.0.1 (the refused one included): the source is spent.
-    await expect(v.client.claim('u@a.example')).rejects.toMatchObject({ code: 'rate_limited' });
+    // Five claims counted from 127.0.0.1 (the refused one included): the source is spent, for this minute.
+    await expect(v.client.claim('u@a.example')).rejects.toMatchObject({
+      code: 'rate_limited',
+      details: { retryAfterSeconds: 50 },
+    });
+    // The next minute the source has budget again; the pair's hour is still spent.
+    clock.advance(50_000);
+    await v.client.claim('u@a.example');
+    await expect(u.client.claim('v@a.example')).rejects.toMatchObject({
+      code: 'rate_limited',
+      details: { retryAfterSeconds: 3540 },
+    });
   });
 });
 
@@ -382,11 +394,11 @@ describe('claim limits counted with the nonce', () => {
   let u: TestUser;
 
   beforeAll(async () => {
-    node = await startTestNode({
-      KEYPEARS_DOMAINS: 'a.example',
-      KEYPEARS_CLAIM_LIMIT_PER_PAIR: '2',
-      KEYPEARS_CLAIM_LIMIT_PER_SOURCE: '100',
-    });
+    // A clock that stands still: every claim below falls into the same windows.
+    node = await startTestNode(
+      { KEYPEARS_DOMAINS: 'a.example', KEYPEARS_CLAIM_LIMIT_PER_PAIR: '2', KEYPEARS_CLAIM_LIMIT_PER_SOURCE: '100' },
+      { clock: new MovableClock(Date.now()) },
+    );
     u = await registerUser(node, 'u@a.example', 0);
     await registerUser(node, 'v@a.example', 3);
   });
@@ -403,6 +415,7 @@ describe('claim limits counted with the nonce', () => {
       body: undefined,
       keyId: u.ks.address,
       secretKey: u.ks.identitySecretKey,
+      now: node.clock.unixSeconds(),
     });
     return () => fetch(`${node.url}${path}`, { method: 'POST', headers });
   };

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/database/embedded-database.js';
 import { migrate, MIGRATIONS_DIR } from '../src/database/migrator.js';
-import { createTestDatabase, queryDatabase, type TestDatabase } from './support/test-database.js';
+import { createTestDatabase, itOnPostgresServer, queryDatabase, type TestDatabase } from './support/test-database.js';
 
 let db: TestDatabase;
 let embedded: EmbeddedDatabase | undefined;
@@ -60,19 +60,22 @@ describe('migrate', () => {
     expect(result.applied).toEqual([]);
   });
 
-  it('applies a new migration once even when several nodes start at the same time', async () => {
-    if (embedded) return; // the embedded database has a single connection and a single node
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'kp-migrations-'));
-    await cp(MIGRATIONS_DIR, dir, { recursive: true });
-    await cp(path.join(dir, (await readdir(dir)).sort()[0]), path.join(dir, '29991231000000_probe'), {
-      recursive: true,
-    });
-    await writeFile(path.join(dir, '29991231000000_probe', 'migration.sql'), 'CREATE TABLE "probe" ("id" INT);');
-    const results = await Promise.all([1, 2, 3, 4].map(() => migrate(poolConfig, () => {}, dir)));
-    expect(results.flatMap((r) => r.applied)).toEqual(['29991231000000_probe']);
-    expect((await appliedNames()).filter((n) => n.endsWith('_probe'))).toHaveLength(1);
-    await rm(dir, { recursive: true, force: true });
-  });
+  itOnPostgresServer(
+    'applies a new migration once even when several nodes start at the same time',
+    'it serves one process through one backend, where every connection holds the same advisory lock',
+    async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'kp-migrations-'));
+      await cp(MIGRATIONS_DIR, dir, { recursive: true });
+      await cp(path.join(dir, (await readdir(dir)).sort()[0]), path.join(dir, '29991231000000_probe'), {
+        recursive: true,
+      });
+      await writeFile(path.join(dir, '29991231000000_probe', 'migration.sql'), 'CREATE TABLE "probe" ("id" INT);');
+      const results = await Promise.all([1, 2, 3, 4].map(() => migrate(poolConfig, () => {}, dir)));
+      expect(results.flatMap((r) => r.applied)).toEqual(['29991231000000_probe']);
+      expect((await appliedNames()).filter((n) => n.endsWith('_probe'))).toHaveLength(1);
+      await rm(dir, { recursive: true, force: true });
+    },
+  );
 
   it('refuses to continue when an applied migration was modified', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'kp-migrations-'));

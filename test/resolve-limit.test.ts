@@ -6,9 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { expectErrorResponse } from './support/expect-error.js';
-import { startTestNode, type TestNode } from './support/test-node.js';
+import { clockInThisHour, startTestNode, type TestNode } from './support/test-node.js';
 import { registerUser } from './support/test-users.js';
 
+/** Node a's clock: ten seconds into an hour, moved only by the test. */
+const clock = clockInThisHour();
 let ns: LoopbackNameserver;
 let a: TestNode;
 let b: TestNode;
@@ -19,7 +21,7 @@ beforeAll(async () => {
   ns = await startTestNameserver();
   const env = { KEYPEARS_DNS_SERVERS: ns.address };
   [a, b] = await Promise.all([
-    startTestNode({ ...env, KEYPEARS_DOMAINS: 'a.test', KEYPEARS_RESOLVE_LIMIT_PER_SOURCE: '4' }),
+    startTestNode({ ...env, KEYPEARS_DOMAINS: 'a.test', KEYPEARS_RESOLVE_LIMIT_PER_SOURCE: '4' }, { clock }),
     startTestNode({ ...env, KEYPEARS_DOMAINS: 'b.test' }),
   ]);
   await registerUser(b, 'bob@b.test');
@@ -41,9 +43,14 @@ describe('resolve rate limit', () => {
     expect((await resolve('x@nx.test')).status).toBe(404);
     // Both limits are spent: new outbound work is refused, cached answers still flow.
     const refused = await resolve('y@other.test');
-    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(refused.headers.get('retry-after')).toBe('50');
     await expectErrorResponse(refused, 429, 'rate_limited');
     expect((await resolve('bob@b.test')).status).toBe(200);
     expect((await resolve('alice@a.test')).status).toBe(404); // local lookups are not charged
+    // The budget is per minute: the next one allows new work again.
+    clock.advance(49_000);
+    await expectErrorResponse(await resolve('y@other.test'), 429, 'rate_limited');
+    clock.advance(1000);
+    expect((await resolve('y@other.test')).status).toBe(404);
   });
 });

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { Clock } from '../common/clock.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { AccountRepository } from './account.repository.js';
 import { InviteRepository } from './invite.repository.js';
@@ -15,7 +14,7 @@ import { RegistrationService } from './registration.service.js';
 @Module({
   imports: [RateLimitModule],
   controllers: [RegistrationController],
-  providers: [AccountRepository, RegistrationService, RegistrationLimitGuard, InviteService, InviteRepository, Clock],
+  providers: [AccountRepository, RegistrationService, RegistrationLimitGuard, InviteService, InviteRepository],
   exports: [AccountRepository, InviteService],
 })
 export class AccountsModule {}

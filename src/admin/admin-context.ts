@@ -5,20 +5,29 @@
  */
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { loadConfig, type AppConfig, type Env } from '../config/config.js';
+import { loadConfig, type AppConfig } from '../config/config.js';
 import { openDatabase } from '../database/database-connection.js';
 import { migrate } from '../database/migrator.js';
+import type { ProgramIo } from '../cli/command-io.js';
+import type { Clock } from '../common/clock.js';
 import { AdminModule } from './admin.module.js';
 
+/** An operator command's environment and streams, and the clock its services read (tests set one). */
+export interface AdminIo extends ProgramIo {
+  clock?: Clock;
+}
+
 export async function withAdminContext<T>(
-  env: Env,
+  io: AdminIo,
   run: (app: INestApplicationContext, config: AppConfig) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig(env);
+  const config = loadConfig(io.env);
   const connection = await openDatabase(config);
   try {
     await migrate(connection.poolConfig);
-    const app = await NestFactory.createApplicationContext(AdminModule.forRoot(config, connection), { logger: false });
+    const app = await NestFactory.createApplicationContext(AdminModule.forRoot(config, connection, io.clock), {
+      logger: false,
+    });
     try {
       return await run(app, config);
     } finally {

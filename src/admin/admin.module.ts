@@ -1,5 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module.js';
+import type { Clock } from '../common/clock.js';
+import { ClockModule } from '../common/clock.module.js';
 import type { AppConfig } from '../config/config.js';
 import { ConfigModule } from '../config/config.module.js';
 import type { DatabaseConnection } from '../database/database-connection.js';
@@ -9,10 +11,16 @@ import { NodeKeysModule } from '../node-keys/node-keys.module.js';
 /** The services operator commands use, without the HTTP server. */
 @Module({})
 export class AdminModule {
-  static forRoot(config: AppConfig, connection: DatabaseConnection): DynamicModule {
+  static forRoot(config: AppConfig, connection: DatabaseConnection, clock?: Clock): DynamicModule {
     return {
       module: AdminModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(connection), AccountsModule, NodeKeysModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        ClockModule.forRoot(clock),
+        DatabaseModule.forRoot(connection),
+        AccountsModule,
+        NodeKeysModule,
+      ],
     };
   }
 }

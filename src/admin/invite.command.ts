@@ -1,8 +1,7 @@
 /** `admin invite create --domain D [--ttl 7d] [--json]`: mint a single-use registration invite. */
 import { Command, InvalidArgumentError } from 'commander';
 import { InviteService, MAX_INVITE_TTL_SECONDS } from '../accounts/invite.service.js';
-import { withAdminContext } from './admin-context.js';
-import type { AdminIo } from './admin-io.js';
+import { withAdminContext, type AdminIo } from './admin-context.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -24,7 +23,7 @@ export function registerInviteCommand(program: Command, io: AdminIo): void {
     .option('--ttl <duration>', 'how long the invite stays valid (30m, 12h, 7d; at most 90d)', parseTtl, 7 * 86_400)
     .option('--json', 'print one JSON object')
     .action(async (opts: { domain: string; ttl: number; json?: boolean }) => {
-      const created = await withAdminContext(io.env, (app) => app.get(InviteService).create(opts.domain, opts.ttl));
+      const created = await withAdminContext(io, (app) => app.get(InviteService).create(opts.domain, opts.ttl));
       const expiresAt = created.expiresAt.toISOString();
       if (opts.json) {
         io.stdout.write(`${JSON.stringify({ token: created.token, domain: created.domain, expiresAt })}\n`);

@@ -6,8 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_OVERLAP_SECONDS, NodeKeysService } from '../node-keys/node-keys.service.js';
 import type { NodeKey } from '../protocol/discovery.js';
-import { withAdminContext } from './admin-context.js';
-import type { AdminIo } from './admin-io.js';
+import { withAdminContext, type AdminIo } from './admin-context.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -38,9 +37,7 @@ export function registerNodeKeyCommand(program: Command, io: AdminIo): void {
     )
     .option('--json', 'print one JSON object')
     .action(async (opts: { overlap: number; json?: boolean }) => {
-      const { current, retired } = await withAdminContext(io.env, (app) =>
-        app.get(NodeKeysService).rotate(opts.overlap),
-      );
+      const { current, retired } = await withAdminContext(io, (app) => app.get(NodeKeysService).rotate(opts.overlap));
       if (opts.json) {
         io.stdout.write(`${JSON.stringify({ current, retired })}\n`);
         return;
@@ -53,7 +50,7 @@ export function registerNodeKeyCommand(program: Command, io: AdminIo): void {
     .description('the published keys, newest first')
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }) => {
-      const keys = await withAdminContext(io.env, (app) => app.get(NodeKeysService).publishedKeys());
+      const keys = await withAdminContext(io, (app) => app.get(NodeKeysService).publishedKeys());
       if (opts.json) io.stdout.write(`${JSON.stringify({ keys })}\n`);
       else for (const k of keys) io.stdout.write(`${describe(k)}\n`);
     });

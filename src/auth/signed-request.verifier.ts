@@ -6,6 +6,7 @@
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { CleanupWhenDue } from '../common/cleanup-when-due.js';
 import { Clock } from '../common/clock.js';
 import { RateLimitService, type RateLimitedBucket } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
@@ -31,8 +32,11 @@ const NONCE_CLEANUP_INTERVAL_MS = 60_000;
 
 @Injectable()
 export class SignedRequestVerifier {
-  private readonly logger = new Logger(SignedRequestVerifier.name);
-  private lastCleanup = 0;
+  private readonly cleanup = new CleanupWhenDue(
+    NONCE_CLEANUP_INTERVAL_MS,
+    'nonce cleanup',
+    new Logger(SignedRequestVerifier.name),
+  );
 
   constructor(
     private readonly nonces: NonceRepository,
@@ -71,7 +75,7 @@ export class SignedRequestVerifier {
       }
       throw e;
     }
-    await this.cleanupIfDue(now * 1000);
+    await this.cleanup.runIfDue(now * 1000, () => this.nonces.deleteExpired(new Date(now * 1000)));
     // Kept for as long as the signature could still be accepted.
     const keepUntil = new Date((verified.expires + DEFAULT_MAX_SKEW_SECONDS) * 1000);
     // Nonces are per signer: one signer cannot spend another signer's nonce.
@@ -82,16 +86,6 @@ export class SignedRequestVerifier {
       return spent.counts;
     });
     return verified;
-  }
-
-  private async cleanupIfDue(nowMs: number): Promise<void> {
-    if (nowMs - this.lastCleanup < NONCE_CLEANUP_INTERVAL_MS) return;
-    this.lastCleanup = nowMs;
-    try {
-      await this.nonces.deleteExpired(new Date(nowMs));
-    } catch (e) {
-      this.logger.warn(`nonce cleanup failed: ${(e as Error).message}`);
-    }
   }
 }
 

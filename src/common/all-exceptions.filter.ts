@@ -6,13 +6,12 @@
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isKeyPearsError } from '../protocol/errors.js';
-import { errorBody } from './error-body.js';
+import { errorBody, isKeyPearsError, type ApiErrorCode, type ErrorCode } from '../protocol/errors.js';
 import { statusForCode } from './error-status.js';
 
 interface Translated {
   status: number;
-  code: string;
+  code: ErrorCode;
   message: string;
   retryAfterSeconds?: number;
 }
@@ -30,7 +29,7 @@ const FASTIFY_ERRORS: Record<string, Omit<Translated, 'message'> & { message?: s
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', message: 'invalid Content-Length' },
 };
 
-const HTTP_CODES: Record<number, string> = {
+const HTTP_CODES: Record<number, ApiErrorCode> = {
   400: 'invalid_request',
   401: 'unauthorized',
   403: 'forbidden',

@@ -1,14 +1,18 @@
+import type { ApiErrorCode, ErrorCode } from '../protocol/errors.js';
+
 /**
- * The HTTP status of every error code the node can answer with (docs/errors.md). A code missing
- * here is a bug: the filter answers 500 and logs it. Keep docs/errors.md in step.
+ * The HTTP status of every error code the node can answer with (docs/errors.md, whose table
+ * a spec keeps in step with this one). Typed over the closed set of API codes: a code without
+ * a status, or a status for a code that does not exist, does not compile.
  */
-export const ERROR_STATUS: Readonly<Record<string, number>> = {
+export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   // 400: the request itself is wrong
   invalid_request: 400,
   invalid_json: 400,
   invalid_address: 400,
   invalid_domain: 400,
   // 401: who is asking could not be established
+  unauthorized: 401,
   signature_missing: 401,
   signature_malformed: 401,
   signature_expired: 401,
@@ -18,6 +22,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   request_signature_invalid: 401,
   replayed_request: 401,
   // 403: known, but not allowed
+  forbidden: 403,
   registration_closed: 403,
   invite_required: 403,
   invalid_invite: 403,
@@ -28,6 +33,8 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   // 404
   not_found: 404,
   no_node_for_domain: 404,
+  // 405
+  method_not_allowed: 405,
   // 409
   address_taken: 409,
   prekey_limit: 409,
@@ -75,4 +82,6 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   internal_error: 500,
 };
 
-export const statusForCode = (code: string): number | undefined => ERROR_STATUS[code];
+/** The status of an API code; undefined for a local code (which must not reach the boundary). */
+export const statusForCode = (code: ErrorCode): number | undefined =>
+  (ERROR_STATUS as Readonly<Partial<Record<ErrorCode, number>>>)[code];

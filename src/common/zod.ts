@@ -5,22 +5,14 @@
 import { applyDecorators, type ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
-import { KeyPearsError } from '../protocol/errors.js';
+import { describeZodError, parseWire } from '../protocol/wire.js';
 
 /** `where` names what was parsed (`body`, `query`) for issues about the whole value. */
-export function formatZodError(error: z.ZodError, where = 'body'): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : where}: ${issue.message}`)
-    .join('; ');
-}
+export const formatZodError = (error: z.ZodError, where = 'body'): string => describeZodError(error, where);
 
 /** Parses a value or throws `invalid_request` (400) naming the offending fields. */
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where = 'body'): z.output<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new KeyPearsError('invalid_request', formatZodError(result.error, where));
-  return result.data;
-}
+export const parseWith = <T extends z.ZodType>(schema: T, value: unknown, where = 'body'): z.output<T> =>
+  parseWire(schema, value, 'invalid_request', where);
 
 /** Validates a body, query or route parameter (named so in the error) with `schema`. */
 export class ZodPipe<T extends z.ZodType> implements PipeTransform<unknown, z.output<T>> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { loadConfig, parseDnsServers } from './config.js';
+import { loadConfig } from './config.js';
 
 const fails = (env: Record<string, string>, variable: string) => {
   try {
@@ -55,11 +55,5 @@ describe('loadConfig', () => {
     expect(loadConfig({ KEYPEARS_DEV: '1', KEYPEARS_DEV_WELL_KNOWN_PORT: '8080' }).devWellKnownPort).toBe(8080);
     fails({ KEYPEARS_DEV_WELL_KNOWN_PORT: '8080' }, 'KEYPEARS_DEV_WELL_KNOWN_PORT');
     fails({ KEYPEARS_DEV: '1', KEYPEARS_DEV_WELL_KNOWN_PORT: '0' }, 'KEYPEARS_DEV_WELL_KNOWN_PORT');
-  });
-
-  it('parses nameserver lists', () => {
-    expect(parseDnsServers('127.0.0.1:5353, [::1]:53')).toEqual(['127.0.0.1:5353', '[::1]:53']);
-    expect(parseDnsServers(undefined)).toEqual([]);
-    expect(() => parseDnsServers('127.0.0.1:0')).toThrow(/host:port/);
   });
 });

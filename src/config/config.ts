@@ -1,11 +1,13 @@
 /**
- * The node's configuration (README, "Configuration"), read from the environment once at start-up and
- * validated as a whole. This is the only place that looks at environment variables; the
- * rest of the node receives an `AppConfig` by injection.
+ * The node's configuration (README, "Configuration"), read from the environment once at
+ * start-up and validated as a whole: main.ts and the operator commands pass `process.env`
+ * in here, and the rest of the node receives an `AppConfig` by injection. The settings the
+ * CLI reads too are parsed by src/net/settings.ts.
  */
 import path from 'node:path';
 import { parseDomain } from '../protocol/address.js';
-import { KeyPearsError } from '../protocol/errors.js';
+import { normalizeNodeUrl } from '../protocol/discovery.js';
+import { flag, integer, nonEmpty, parseDiscoverySettings, SettingError, type Env } from '../net/settings.js';
 
 export type RegistrationPolicy = 'open' | 'invite' | 'closed';
 
@@ -58,76 +60,13 @@ export interface AppConfig {
   registrationLimitPerSource: number;
 }
 
-export type Env = Record<string, string | undefined>;
-
-class ConfigError extends KeyPearsError {
-  constructor(variable: string, problem: string) {
-    super('invalid_config', `${variable}: ${problem}`, { variable });
-  }
-}
-
-function nonEmpty(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === '' ? undefined : value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-function flag(env: Env, name: string): boolean {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined || raw === '0' || raw === 'false') return false;
-  if (raw === '1' || raw === 'true') return true;
-  throw new ConfigError(name, `must be 1 or 0, got "${raw}"`);
-}
-
-/** Parses `host:port,host:port`; IPv6 hosts in brackets (`[::1]:53`). Shared with the CLI. */
-export function parseDnsServers(raw: string | undefined, name = 'KEYPEARS_DNS_SERVERS'): string[] {
-  if (raw === undefined || raw.trim() === '') return [];
-  return raw.split(',').map((entry) => {
-    const item = entry.trim();
-    const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(item);
-    const port = match ? Number(match[2]) : 0;
-    if (!match || port < 1 || port > 65535) {
-      throw new ConfigError(name, `"${item}" is not host:port (IPv6 as [addr]:port)`);
-    }
-    return item;
-  });
-}
-
-/** `KEYPEARS_DEV`, parsed the same way by the node and the CLI. */
-export const parseDevFlag = (env: Env): boolean => flag(env, 'KEYPEARS_DEV');
-
-/** `KEYPEARS_DEV_WELL_KNOWN_PORT`, only with KEYPEARS_DEV=1. Shared with the CLI. */
-export function parseDevWellKnownPort(env: Env): number | undefined {
-  if (nonEmpty(env, 'KEYPEARS_DEV_WELL_KNOWN_PORT') === undefined) return undefined;
-  if (!flag(env, 'KEYPEARS_DEV')) {
-    throw new ConfigError('KEYPEARS_DEV_WELL_KNOWN_PORT', 'is a development setting and needs KEYPEARS_DEV=1');
-  }
-  return integer(env, 'KEYPEARS_DEV_WELL_KNOWN_PORT', 0, 1, 65535);
-}
-
 /** http:// is accepted (it is the default for a local node); peers outside dev mode will not federate with it. */
 function parsePublicUrl(raw: string): string {
-  let url: URL;
   try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('KEYPEARS_PUBLIC_URL', `"${raw}" is not a URL`);
+    return normalizeNodeUrl(raw, { allowHttp: true });
+  } catch (e) {
+    throw new SettingError('KEYPEARS_PUBLIC_URL', (e as Error).message);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError('KEYPEARS_PUBLIC_URL', 'must be an https:// (or, for local use, http://) URL');
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new ConfigError('KEYPEARS_PUBLIC_URL', 'must not contain credentials, a query or a fragment');
-  }
-  return url.href.replace(/\/+$/, '');
 }
 
 export function loadConfig(env: Env): AppConfig {
@@ -137,7 +76,7 @@ export function loadConfig(env: Env): AppConfig {
 
   const databaseUrl = nonEmpty(env, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError(
+    throw new SettingError(
       'DATABASE_URL',
       'must start with postgresql:// (or leave it unset for the embedded database)',
     );
@@ -147,18 +86,18 @@ export function loadConfig(env: Env): AppConfig {
     try {
       return parseDomain(d.trim());
     } catch (e) {
-      throw new ConfigError('KEYPEARS_DOMAINS', `"${d.trim()}": ${(e as Error).message}`);
+      throw new SettingError('KEYPEARS_DOMAINS', `"${d.trim()}": ${(e as Error).message}`);
     }
   });
 
   const registration = nonEmpty(env, 'KEYPEARS_REGISTRATION') ?? (dev ? 'open' : 'invite');
   if (registration !== 'open' && registration !== 'invite' && registration !== 'closed') {
-    throw new ConfigError('KEYPEARS_REGISTRATION', `must be open, invite or closed, got "${registration}"`);
+    throw new SettingError('KEYPEARS_REGISTRATION', `must be open, invite or closed, got "${registration}"`);
   }
 
   const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent`);
+    throw new SettingError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent`);
   }
 
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
@@ -169,9 +108,7 @@ export function loadConfig(env: Env): AppConfig {
     port,
     publicUrl: parsePublicUrl(nonEmpty(env, 'KEYPEARS_PUBLIC_URL') ?? `http://${hostForUrl}:${port}`),
     domains: [...new Set(domains)],
-    dnsServers: parseDnsServers(nonEmpty(env, 'KEYPEARS_DNS_SERVERS')),
-    dev,
-    devWellKnownPort: parseDevWellKnownPort(env),
+    ...parseDiscoverySettings(env),
     registration,
     logLevel: logLevel as AppConfig['logLevel'],
     deliveryHorizonSeconds: integer(env, 'KEYPEARS_DELIVERY_HORIZON_SECONDS', 86_400, 1, 30 * 86_400),

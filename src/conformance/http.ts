@@ -1,6 +1,7 @@
 /** Raw HTTP for the conformance suite: exact bytes out, status, headers and JSON back. */
+import { ed25519Sign, randomBytes, sha256 } from '../protocol/crypto.js';
 import { signRequest } from '../protocol/http-signature.js';
-import { utf8 } from '../protocol/encoding.js';
+import { toB64u, utf8 } from '../protocol/encoding.js';
 
 export interface Answer {
   status: number;
@@ -69,5 +70,38 @@ export function signed(method: string, url: string, body: string | undefined, si
   });
   return { method, body, headers: { ...sign.covered, ...headers } };
 }
+
+export interface RawSignature {
+  /** The covered components in order, each with the value it has in the signature base. */
+  components: Array<[name: string, value: string]>;
+  /** Everything after the inner list in `Signature-Input`, e.g. `;created=1;expires=2;...`. */
+  params: string;
+  label?: string;
+  secretKey: Uint8Array;
+}
+
+/**
+ * `Signature-Input` and `Signature` for a signature that is right over its own base but may
+ * step outside the profile of docs/protocol.md §6 (another label, order, parameter, ...): the
+ * cases built on it check that a verifier refuses the profile violation itself, so a lax
+ * verifier would accept the request.
+ */
+export function rawSignature(sig: RawSignature): Record<string, string> {
+  const params = `(${sig.components.map(([name]) => `"${name}"`).join(' ')})${sig.params}`;
+  const base = [...sig.components.map(([name, value]) => `"${name}": ${value}`), `"@signature-params": ${params}`];
+  const signature = ed25519Sign(utf8(base.join('\n')), sig.secretKey);
+  const label = sig.label ?? 'kp';
+  return {
+    'Signature-Input': `${label}=${params}`,
+    Signature: `${label}=:${Buffer.from(signature).toString('base64')}:`,
+  };
+}
+
+/** `Content-Digest` of a body (RFC 9530 sha-256). */
+export const contentDigest = (body: string): string =>
+  `sha-256=:${Buffer.from(sha256(utf8(body))).toString('base64')}:`;
+
+/** A fresh nonce of `bytes` random bytes, unpadded base64url. */
+export const freshNonce = (bytes = 16): string => toB64u(randomBytes(bytes));
 
 export const unixNow = (): number => Math.floor(Date.now() / 1000);

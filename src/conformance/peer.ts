@@ -5,9 +5,8 @@
  * §9 requires), and sends its own signed federation requests to that node.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ed25519Keygen, ed25519PublicKey, sha256, x25519PublicKey } from '../protocol/crypto.js';
-import { currentNodeKeys, parseNodeDocument, type NodeDocument } from '../protocol/discovery.js';
+import { currentNodeKeys, parseNodeDocument, type NodeDocument, type NodeKey } from '../protocol/discovery.js';
 import { fromB64u, toB64u } from '../protocol/encoding.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { acceptExchange, initiateExchange, verifyConfirmation, type InitiatedExchange } from '../protocol/exchange.js';
@@ -23,6 +22,7 @@ import { verifyRequest } from '../protocol/http-signature.js';
 import {
   decodeBundle,
   parseWire,
+  type ExchangeConfirmation,
   type ExchangeInitiation,
   type PrekeyBundle,
   type PublicIdentity,
@@ -31,16 +31,30 @@ import {
 import { buildPrekeyUpload, buildRegistration, createKeystore } from '../sdk/identity.js';
 import type { Keystore } from '../sdk/keystore.js';
 import { send, signed, unixNow, type Answer } from './http.js';
+import { close, listen } from './servers.js';
 
 export const FEDERATION_CLAIM = '/api/v1/federation/claim';
 export const FEDERATION_MESSAGES = '/api/v1/federation/messages';
 const MAX_BODY_BYTES = 256 * 1024;
+
+export interface Refusal {
+  status: number;
+  code: string;
+}
 
 export interface PeerUser {
   ks: Keystore;
   identity: PublicIdentity;
   oneTimePrekeys: PublicKeyRecord[];
   pqOneTimePrekeys: PublicKeyRecord[];
+  /** What `GET /api/v1/identities/{address}` serves instead of the identity (to tamper with it). */
+  servedIdentity?: (identity: PublicIdentity) => unknown;
+  /** What a federation claim answers instead of the bundle (to tamper with it). */
+  servedBundle?: (bundle: PrekeyBundle) => unknown;
+  /** Error answers given, in turn, to the next federation claims of this user. */
+  claimRefusals?: Refusal[];
+  /** Error answers given, in turn, to the next federation messages to this user. */
+  messageRefusals?: Refusal[];
 }
 
 /** An exchange the peer took part in, as it saw it. */
@@ -53,6 +67,8 @@ export interface PeerExchange {
   /** The responder's identity key, from the bundle an initiation of this peer used. */
   responderIdentityKey?: Uint8Array;
   secret?: Uint8Array;
+  /** The confirmation this peer sent, as a responder. */
+  confirmation?: ExchangeConfirmation;
 }
 
 export interface PeerOptions {
@@ -75,8 +91,11 @@ export interface SeenRequest {
 }
 
 export class PeerNode {
-  readonly key = ed25519Keygen();
-  readonly keyId = toB64u(sha256(this.key.publicKey)).slice(0, 22);
+  /** The current signing key; `rotateKey` replaces it, keeping the previous one listed. */
+  key = ed25519Keygen();
+  keyId = nodeKeyId(this.key.publicKey);
+  private previousKeys: NodeKey[] = [];
+  private keySince = unixNow() - 3600;
   readonly users = new Map<string, PeerUser>();
   readonly exchanges = new Map<string, PeerExchange>();
   readonly seen: SeenRequest[] = [];
@@ -96,27 +115,22 @@ export class PeerNode {
 
   async start(): Promise<void> {
     const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
-    });
+    const host = this.opts.host ?? '127.0.0.1';
+    const port = await listen(server, this.opts.port ?? 0, host);
     this.server = server;
-    const { port } = server.address() as AddressInfo;
-    this.url = this.opts.publicUrl ?? `http://${this.opts.host ?? '127.0.0.1'}:${port}`;
+    this.url = this.opts.publicUrl ?? `http://${host}:${port}`;
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await close(server);
   }
 
-  /** A user of this peer with `oneTime` one-time prekeys of each kind. */
-  addUser(local: string, oneTime: number): PeerUser {
+  /** A user of this peer (of its own domain unless told) with `oneTime` one-time prekeys of each kind. */
+  addUser(local: string, oneTime: number, domain = this.domain): PeerUser {
     const now = unixNow();
-    const ks = createKeystore(`${local}@${this.domain}`, this.url, now);
+    const ks = createKeystore(`${local}@${domain}`, this.url, now);
     const upload = buildPrekeyUpload(
       ks,
       {
@@ -147,7 +161,10 @@ export class PeerNode {
     return user;
   }
 
-  /** The node document (docs/discovery.md §1), with a member no reader knows (docs/protocol.md §11). */
+  /**
+   * The node document (docs/discovery.md §1), with members its readers do not know: a feature's
+   * announcement (docs/protocol.md §11) and a member of no feature at all.
+   */
   document(): Record<string, unknown> {
     return {
       protocol: 'KP1',
@@ -158,13 +175,33 @@ export class PeerNode {
           keyId: this.keyId,
           alg: 'ed25519',
           publicKey: toB64u(this.key.publicKey),
-          notBefore: unixNow() - 3600,
+          notBefore: this.keySince,
           notAfter: null,
         },
+        ...this.previousKeys,
       ],
       software: { name: 'keypears-conformance', version: '1' },
+      transparency: { note: 'an announcement of a feature the node under test does not know' },
       conformanceUnknownMember: { note: 'readers ignore members they do not know' },
     };
+  }
+
+  /**
+   * A new current key (docs/discovery.md §1, key rotation): the previous one stays listed,
+   * valid for `overlapSeconds` more.
+   */
+  rotateKey(overlapSeconds = 3600): void {
+    const now = unixNow();
+    this.previousKeys.unshift({
+      keyId: this.keyId,
+      alg: 'ed25519',
+      publicKey: toB64u(this.key.publicKey),
+      notBefore: this.keySince,
+      notAfter: now + overlapSeconds,
+    });
+    this.key = ed25519Keygen();
+    this.keyId = nodeKeyId(this.key.publicKey);
+    this.keySince = now;
   }
 
   /** Resolves when `condition` holds, checked after every request the peer answers. */
@@ -209,6 +246,8 @@ export class PeerNode {
       secretKey?: Uint8Array;
       sentBody?: string;
       omit?: string;
+      /** Sent besides the signed ones (not covered). */
+      headers?: Record<string, string>;
     } = {},
   ): Promise<Answer> {
     const url = `${this.opts.target.url}${path}`;
@@ -220,7 +259,7 @@ export class PeerNode {
       now: opts.now,
       nonce: opts.nonce,
     });
-    const headers = { ...request.headers! };
+    const headers = { ...request.headers!, ...opts.headers };
     if (opts.omit) delete headers[opts.omit];
     return send(url, { method: 'POST', body: opts.sentBody ?? text, headers });
   }
@@ -236,9 +275,14 @@ export class PeerNode {
    * `createdAt` may be moved for the time-window cases.
    */
   async initiation(from: string, to: string, createdAt = unixNow()): Promise<InitiationMessage> {
-    const user = this.user(from);
     const { answer, bundle } = await this.claim(from, to);
     if (!bundle) throw new Error(`claim of ${to} answered ${answer.status} ${answer.text.slice(0, 200)}`);
+    return this.derive(from, to, bundle, createdAt);
+  }
+
+  /** An initiation from `from` to `to` over `bundle` (already claimed), not sent. */
+  derive(from: string, to: string, bundle: PrekeyBundle, createdAt = unixNow()): InitiationMessage {
+    const user = this.user(from);
     const decoded = decodeBundle(bundle, to);
     const started = initiateExchange({
       self: {
@@ -299,6 +343,7 @@ export class PeerNode {
       now: unixNow(),
     });
     exchange.secret = accepted.secret;
+    exchange.confirmation = accepted.confirmation;
     const answer = await this.post(FEDERATION_MESSAGES, { type: 'confirmation', confirmation: accepted.confirmation });
     if (answer.status === 202) exchange.status = 'confirmed';
     return answer;
@@ -327,13 +372,19 @@ export class PeerNode {
       } else if (req.method === 'GET' && path.startsWith('/api/v1/identities/')) {
         const user = this.users.get(decodeURIComponent(path.slice('/api/v1/identities/'.length)));
         if (!user) throw new KeyPearsError('not_found', 'no such address');
-        answer(200, user.identity, { 'cache-control': 'no-store' });
-      } else if (req.method === 'POST' && path === FEDERATION_CLAIM) {
+        answer(200, user.servedIdentity ? user.servedIdentity(user.identity) : user.identity, {
+          'cache-control': 'no-store',
+        });
+      } else if (req.method === 'POST' && (path === FEDERATION_CLAIM || path === FEDERATION_MESSAGES)) {
         await this.verifyFederation(req, path, body);
-        answer(200, this.handOutBundle(parseWire(FederationClaimRequestSchema, JSON.parse(utf8Text(body)))));
-      } else if (req.method === 'POST' && path === FEDERATION_MESSAGES) {
-        await this.verifyFederation(req, path, body);
-        answer(202, this.receive(JSON.parse(utf8Text(body))));
+        const json = JSON.parse(utf8Text(body)) as unknown;
+        const user = this.users.get(subjectOf(path, json));
+        const refusal = (path === FEDERATION_CLAIM ? user?.claimRefusals : user?.messageRefusals)?.shift();
+        if (refusal)
+          answer(refusal.status, { error: { code: refusal.code, message: 'refused by the conformance peer' } });
+        else if (path === FEDERATION_CLAIM)
+          answer(200, this.handOutBundle(parseWire(FederationClaimRequestSchema, json)));
+        else answer(202, this.receive(json));
       } else {
         throw new KeyPearsError('not_found', 'no such route');
       }
@@ -385,7 +436,7 @@ export class PeerNode {
     return this.targetDocument;
   }
 
-  private handOutBundle(request: { requester: string; address: string }): PrekeyBundle {
+  private handOutBundle(request: { requester: string; address: string }): unknown {
     if (!request.requester.endsWith(`@${this.opts.target.domain}`)) {
       throw new KeyPearsError('origin_not_authorized', 'the requester is not of the origin domain');
     }
@@ -393,12 +444,13 @@ export class PeerNode {
     if (!user) throw new KeyPearsError('not_found', 'no such address');
     const oneTimePrekey = user.oneTimePrekeys.shift();
     const pqOneTimePrekey = user.pqOneTimePrekeys.shift();
-    return {
+    const bundle: PrekeyBundle = {
       ...user.identity,
       ...(oneTimePrekey ? { oneTimePrekey } : {}),
       ...(pqOneTimePrekey ? { pqOneTimePrekey } : {}),
       usedLastResort: pqOneTimePrekey === undefined,
     };
+    return user.servedBundle ? user.servedBundle(bundle) : bundle;
   }
 
   private receive(body: unknown): { exchangeId: string; status: ExchangeStatus } {
@@ -446,6 +498,23 @@ export class PeerNode {
   }
 }
 
+/** The peer user a federation claim or message is about: the claimed address, or the recipient. */
+function subjectOf(path: string, json: unknown): string {
+  const body = json as {
+    address?: unknown;
+    type?: unknown;
+    initiation?: { to?: unknown };
+    confirmation?: { to?: unknown };
+  };
+  const subject =
+    path === FEDERATION_CLAIM
+      ? body?.address
+      : body?.type === 'initiation'
+        ? body.initiation?.to
+        : body?.confirmation?.to;
+  return typeof subject === 'string' ? subject : '';
+}
+
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -456,5 +525,8 @@ async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   }
   return new Uint8Array(Buffer.concat(chunks));
 }
+
+/** The first 22 characters of base64url(SHA-256(public key)), as this repository's nodes derive key ids. */
+const nodeKeyId = (publicKey: Uint8Array): string => toB64u(sha256(publicKey)).slice(0, 22);
 
 const utf8Text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');

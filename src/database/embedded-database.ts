@@ -4,9 +4,12 @@
  * by pglite-socket on a Unix socket inside that owner-only directory. The node then talks to
  * it through exactly the same `pg` + Prisma adapter path as to a real server.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { PoolConfig } from 'pg';
@@ -14,6 +17,35 @@ import { KeyPearsError } from '../protocol/errors.js';
 
 /** pg looks for `<host>/.s.PGSQL.<port>` when `host` is a directory. */
 const SOCKET_PORT = 5432;
+
+/**
+ * PostgreSQL's shared buffers inside PGlite's WebAssembly memory. Its default of 128 MB is
+ * allocated (and so touched) at start-up and never returned; an embedded node's database is
+ * small, and the operating system's page cache holds its files anyway. Idle RSS of a node on
+ * the embedded database: 323 MB with 128 MB, see docs/performance.md ("Idle memory on the
+ * embedded database") for the figures with this setting.
+ */
+const SHARED_BUFFERS = '8MB';
+
+/**
+ * Runs PGlite's initdb for a new data directory in a child process of its own. In this process
+ * it would leave the initdb instance's WebAssembly memory (about 350 MB) in the heap until V8
+ * happened to collect it, which an idle node may not do for hours: a node's first start
+ * idled at 680 MB instead of under 200.
+ */
+async function initializeDataDirectory(pgdata: string): Promise<void> {
+  if (await exists(path.join(pgdata, 'PG_VERSION'))) return;
+  const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const script =
+    'const { PGlite } = require(process.argv[1]);' +
+    'PGlite.create(process.argv[2]).then((db) => db.close()).catch((e) => { console.error(e); process.exit(1); });';
+  try {
+    await promisify(execFile)(process.execPath, ['-e', script, pglite, pgdata]);
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new KeyPearsError('invalid_config', `KEYPEARS_DATA_DIR: could not create the database: ${stderr || error}`);
+  }
+}
 
 export interface EmbeddedDatabase {
   poolConfig: PoolConfig;
@@ -55,7 +87,11 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
     await rm(socketPath, { force: true });
   }
 
-  const db = await PGlite.create(path.join(dataDir, 'pgdata'));
+  const pgdata = path.join(dataDir, 'pgdata');
+  await initializeDataDirectory(pgdata);
+  const db = await PGlite.create(pgdata, {
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`],
+  });
   // The pool below holds one connection, but pg discards a connection after a failed query
   // and opens a new one before the server has processed the old one's close: with a limit of
   // one, that reconnect is refused and the next query fails. A few slots cover the overlap;

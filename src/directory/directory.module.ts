@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { Clock } from '../common/clock.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { AccountKeysController } from './account-keys.controller.js';
 import { IdentitiesController } from './identities.controller.js';
@@ -15,7 +14,7 @@ import { PrekeyRepository } from './prekey.repository.js';
 @Module({
   imports: [AuthModule, RateLimitModule],
   controllers: [AccountKeysController, IdentitiesController],
-  providers: [DirectoryService, PrekeyRepository, Clock],
+  providers: [DirectoryService, PrekeyRepository],
   exports: [DirectoryService],
 })
 export class DirectoryModule {}

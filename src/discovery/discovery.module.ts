@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { Clock } from '../common/clock.js';
 import { APP_CONFIG } from '../config/config.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { DirectoryModule } from '../directory/directory.module.js';
@@ -18,7 +17,6 @@ import { ResolveService } from './resolve.service.js';
     DiscoveryCacheRepository,
     ResolveService,
     RemoteIdentityCache,
-    Clock,
     { provide: DISCOVERY_CLIENT, useFactory: createDiscoveryClient, inject: [APP_CONFIG] },
   ],
   exports: [DiscoveryService, DISCOVERY_CLIENT],

@@ -5,7 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { DiscoveryMethod } from '../net/domain-discovery.js';
 import { parseDomain } from '../protocol/address.js';
 import { requireDomainListed, type NodeDocument, type NodeKey } from '../protocol/discovery.js';
-import { KeyPearsError } from '../protocol/errors.js';
+import { isApiErrorCode, KeyPearsError } from '../protocol/errors.js';
 import { DiscoveryCacheRepository, type CachedDiscovery } from './discovery-cache.repository.js';
 import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
 
@@ -46,11 +46,12 @@ function cachedError(entry: CachedDiscovery): KeyPearsError {
     return new KeyPearsError('no_node_for_domain', `${entry.domain} has no KeyPears node`);
   }
   try {
-    const { code, message } = JSON.parse(entry.lastError ?? '') as { code: string; message: string };
-    return new KeyPearsError(code, message);
+    const { code, message } = JSON.parse(entry.lastError ?? '') as { code: unknown; message: string };
+    if (isApiErrorCode(code)) return new KeyPearsError(code, message);
   } catch {
-    return new KeyPearsError('discovery_unavailable', `discovery of ${entry.domain} failed`);
+    // not the JSON errorRecord wrote
   }
+  return new KeyPearsError('discovery_unavailable', `discovery of ${entry.domain} failed`);
 }
 
 export interface ResolveDomainOptions {

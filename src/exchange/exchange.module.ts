@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { Clock } from '../common/clock.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { DirectoryModule } from '../directory/directory.module.js';
 import { FederationModule } from '../federation/federation.module.js';
@@ -36,7 +35,6 @@ import { OutboxWorker } from './outbox/outbox.worker.js';
     BlockRepository,
     OutboxRepository,
     OutboxWorker,
-    Clock,
   ],
 })
 export class ExchangeModule {}

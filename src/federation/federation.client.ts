@@ -12,7 +12,7 @@ import { safeFetch } from '../net/safe-fetch.js';
 import { NodeKeysService } from '../node-keys/node-keys.service.js';
 import { parseDomain } from '../protocol/address.js';
 import { utf8 } from '../protocol/encoding.js';
-import { isKeyPearsError, KeyPearsError } from '../protocol/errors.js';
+import { isKeyPearsError, KeyPearsError, readErrorBody } from '../protocol/errors.js';
 import { signRequest } from '../protocol/http-signature.js';
 import { DESTINATION_HEADER, DOMAIN_HEADER, ORIGIN_HEADER } from './federation-headers.js';
 
@@ -97,14 +97,11 @@ export class FederationClient {
   }
 }
 
-/** The peer's error code and message, if its answer has the docs/errors.md shape. */
-function peerError(response: { json(code?: string): unknown }): { code: string; message: string } {
+/** The peer's error code (as data) and message, if its answer has the documented shape. */
+function peerError(response: { json(): unknown }): { code: string; message: string } {
   try {
-    const error = (response.json() as { error?: { code?: unknown; message?: unknown } })?.error;
-    if (typeof error?.code === 'string' && /^[a-z0-9_]{1,64}$/.test(error.code)) {
-      const message = typeof error.message === 'string' ? error.message.slice(0, 300) : '';
-      return { code: error.code, message: message.replace(/[^\x20-\x7e]/g, '?') };
-    }
+    const answer = readErrorBody(response.json());
+    if (answer) return answer;
   } catch {
     // not JSON: reported by status only
   }

@@ -53,5 +53,15 @@ describe('parseNameserver', () => {
     expect(parseNameserver('[::1]:53')).toEqual({ host: '::1', port: 53 });
     expect(parseNameserver('::1')).toEqual({ host: '::1', port: 53 });
     expect(parseNameserver('10.0.0.2')).toEqual({ host: '10.0.0.2', port: 53 });
+    expect(parseNameserver('ns.example:53')).toEqual({ host: 'ns.example', port: 53 });
+  });
+
+  it('refuses what is not host[:port], a port out of range, and a missing port when one is required', () => {
+    for (const bad of ['', '127.0.0.1:0', '127.0.0.1:65536', 'a b:53', '[::1', '1.2.3.4:53:53']) {
+      expect({ bad, parsed: parseNameserver(bad) }).toEqual({ bad, parsed: undefined });
+    }
+    expect(parseNameserver('127.0.0.1', { requirePort: true })).toBeUndefined();
+    expect(parseNameserver('::1', { requirePort: true })).toBeUndefined();
+    expect(parseNameserver('[::1]:5353', { requirePort: true })).toEqual({ host: '::1', port: 5353 });
   });
 });

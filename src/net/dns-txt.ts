@@ -22,18 +22,22 @@ export type TxtAnswer =
   /** NXDOMAIN, or the name has no TXT record. */
   | { kind: 'none' };
 
-interface Nameserver {
+export interface Nameserver {
   host: string;
   port: number;
 }
 
-/** `1.2.3.4`, `1.2.3.4:53`, `::1`, `[::1]:53`, `ns.example:53`. */
-export function parseNameserver(entry: string): Nameserver {
-  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(entry);
-  if (bracketed) return { host: bracketed[1], port: Number(bracketed[2] ?? 53) };
-  if (net.isIPv6(entry)) return { host: entry, port: 53 };
-  const [host, port] = entry.split(':');
-  return { host, port: Number(port ?? 53) };
+/**
+ * `1.2.3.4`, `1.2.3.4:53`, `::1`, `[::1]:53`, `ns.example:53` (the port defaults to 53
+ * unless `requirePort`, as in KEYPEARS_DNS_SERVERS); undefined when the entry is not one of
+ * these or the port is not 1-65535.
+ */
+export function parseNameserver(entry: string, opts: { requirePort?: boolean } = {}): Nameserver | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+))(?::(\d{1,5}))?$/.exec(entry);
+  if (!match) return !opts.requirePort && net.isIPv6(entry) ? { host: entry, port: 53 } : undefined;
+  if (match[3] === undefined && opts.requirePort) return undefined;
+  const port = Number(match[3] ?? 53);
+  return port >= 1 && port <= 65535 ? { host: match[1] ?? match[2], port } : undefined;
 }
 
 const textOf = (data: unknown): string => {
@@ -56,7 +60,8 @@ export async function lookupTxt(
 ): Promise<TxtAnswer> {
   const configured = opts.dnsServers && opts.dnsServers.length > 0 ? [...opts.dnsServers] : dns.getServers();
   if (configured.length === 0) throw new KeyPearsError('discovery_unavailable', 'no DNS nameserver is configured');
-  const servers = configured.map(parseNameserver);
+  const servers = configured.flatMap((entry) => parseNameserver(entry) ?? []);
+  if (servers.length === 0) throw new KeyPearsError('discovery_unavailable', 'no usable DNS nameserver is configured');
   const timeout = opts.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS;
   const { UDPClient, Packet } = await loadDns2();
   let response: Packet;

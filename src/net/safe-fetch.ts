@@ -10,7 +10,8 @@
  */
 import dns from 'node:dns';
 import net from 'node:net';
-import { KeyPearsError } from '../protocol/errors.js';
+import { KeyPearsError, type ErrorCode } from '../protocol/errors.js';
+import { readCappedBody } from './capped-body.js';
 import { checkDestinationAddress } from './ip-classifier.js';
 
 /** undici is loaded on the first outbound request: a node that never makes one never needs it. */
@@ -55,7 +56,7 @@ export interface SafeResponse {
   address: string;
   text(): string;
   /** Parses the body as JSON; throws `code` (default `invalid_response`) when it is not JSON. */
-  json(code?: string): unknown;
+  json(code?: ErrorCode): unknown;
 }
 
 /** Why a request failed, for callers that treat "nothing there" differently from "try later". */
@@ -265,25 +266,19 @@ async function fetchOnce(
     for (const [name, value] of Object.entries(res.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const declared = Number(headers['content-length']);
-    if (Number.isFinite(declared) && declared > opts.maxBytes) {
-      res.body.destroy();
-      throw new KeyPearsError(
-        'response_too_large',
-        `${url.origin} announced ${declared} bytes; the limit is ${opts.maxBytes}`,
-      );
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of res.body) {
-      total += (chunk as Buffer).length;
-      if (total > opts.maxBytes) {
-        res.body.destroy();
-        throw new KeyPearsError('response_too_large', `${url.origin} sent more than ${opts.maxBytes} bytes`);
-      }
-      chunks.push(chunk as Buffer);
-    }
-    return { status: res.statusCode, headers, body: new Uint8Array(Buffer.concat(chunks)) };
+    const body = await readCappedBody(res.body as AsyncIterable<Uint8Array>, {
+      declaredLength: headers['content-length'],
+      maxBytes: opts.maxBytes,
+      discard: () => res.body.destroy(),
+      tooLarge: (declared) =>
+        new KeyPearsError(
+          'response_too_large',
+          declared === undefined
+            ? `${url.origin} sent more than ${opts.maxBytes} bytes`
+            : `${url.origin} announced ${declared} bytes; the limit is ${opts.maxBytes}`,
+        ),
+    });
+    return { status: res.statusCode, headers, body };
   } finally {
     void agent.destroy().catch(() => undefined);
   }
@@ -326,7 +321,7 @@ export async function safeFetch(rawUrl: string | URL, options: SafeFetchOptions)
         url: finalUrl,
         address,
         text: () => new TextDecoder('utf-8', { fatal: false }).decode(body),
-        json(code = 'invalid_response') {
+        json(code: ErrorCode = 'invalid_response') {
           try {
             return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as unknown;
           } catch {

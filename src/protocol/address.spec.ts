@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { refusal } from '../../test/support/expect-error.js';
 import fc from 'fast-check';
 import { canonicalizeDomain, isValidAddress, parseAddress, parseDomain } from './address.js';
 import { KeyPearsError } from './errors.js';
@@ -14,16 +15,6 @@ const isCanonical = (address: string): boolean => {
   const lastLabel = domain?.split('.').pop() ?? '';
   return CANONICAL_ADDRESS.test(address) && local.length <= 64 && domain.length <= 253 && !/^[0-9]+$/.test(lastLabel);
 };
-
-function refusal(parse: () => unknown): KeyPearsError {
-  try {
-    parse();
-  } catch (e) {
-    if (e instanceof KeyPearsError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 const label63 = 'a'.repeat(63);
 /** 63 + 1 + 63 + 1 + 63 + 1 + 61 = 253 characters. */

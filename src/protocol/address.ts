@@ -7,7 +7,7 @@
  * or a DNS query.
  */
 import { domainToASCII } from 'node:url';
-import { KeyPearsError } from './errors.js';
+import { KeyPearsError, type ErrorCode } from './errors.js';
 
 export interface Address {
   /** The local part, lowercased. */
@@ -90,7 +90,7 @@ export function canonicalizeDomain(domain: string): string {
 
 type Fail = (message: string) => never;
 
-function failWith(code: string): Fail {
+function failWith(code: ErrorCode): Fail {
   return (message) => {
     throw new KeyPearsError(code, message);
   };

@@ -10,6 +10,7 @@ import {
   MLKEM768_PUBLIC_KEY_LENGTH,
   MLKEM768_SECRET_KEY_LENGTH,
   blake3,
+  cryptoBackends,
   ed25519Keygen,
   ed25519PublicKey,
   ed25519Sign,
@@ -18,6 +19,7 @@ import {
   hmacSha256,
   isValidEd25519PublicKey,
   isValidMlkem768PublicKey,
+  loadFastMlkem768,
   mlkem768Decapsulate,
   mlkem768Encapsulate,
   mlkem768Keygen,
@@ -29,6 +31,10 @@ import {
 } from './crypto.js';
 import { concatBytes, fromHex, toHex, utf8 } from './encoding.js';
 import { expectCode } from '../../test/support/expect-error.js';
+
+// Every test below runs with the fast paths this machine has (see crypto-fallback.spec.ts for
+// the JavaScript-only ones); the backend tests check that they are in use.
+await loadFastMlkem768();
 
 /** Hex as printed in the RFCs, possibly split over lines. */
 const hex = (text: string): Uint8Array => fromHex(text.replace(/\s+/g, ''));
@@ -241,6 +247,25 @@ describe('SHA-256 and HMAC-SHA256', () => {
   });
 });
 
+describe('SHA-256, HMAC and HKDF backends', () => {
+  it('give the same bytes as noble on random inputs of many lengths', async () => {
+    const { sha256: nobleSha256 } = await import('@noble/hashes/sha2.js');
+    const { hmac } = await import('@noble/hashes/hmac.js');
+    const { hkdf } = await import('@noble/hashes/hkdf.js');
+    for (const length of [0, 1, 31, 32, 33, 63, 64, 65, 1023, 1024, 1025, 3500]) {
+      const data = randomBytes(length);
+      const key = randomBytes((length * 7) % 130);
+      expect(toHex(sha256(data))).toBe(toHex(nobleSha256(data)));
+      expect(toHex(hmacSha256(key, data))).toBe(toHex(hmac(nobleSha256, key, data)));
+      // An info longer than node:crypto takes (1024 bytes) goes to noble.
+      const out = 1 + (length % 100);
+      expect(toHex(hkdfSha256(key, data.subarray(0, 40), data, out))).toBe(
+        toHex(hkdf(nobleSha256, key, data.subarray(0, 40), data, out)),
+      );
+    }
+  });
+});
+
 describe('BLAKE3 (official test vectors)', () => {
   const vectors = JSON.parse(readFileSync(new URL('../../docs/test-vectors/blake3.json', import.meta.url), 'utf8')) as {
     cases: Array<{ input_len: number; hash: string }>;
@@ -443,6 +468,123 @@ describe('Ed25519 backends', () => {
         }
         expect(ed25519Verify(sig, message, publicKey)).toBe(expected);
       }
+    }
+  });
+});
+
+describe('key generation and public keys through node:crypto', () => {
+  it('runs here', () => {
+    expect(cryptoBackends()).toMatchObject({ ed25519: 'node:crypto', x25519: 'node:crypto' });
+  });
+
+  it('derives the same public keys as noble, for given and generated secret keys', async () => {
+    const { ed25519, x25519 } = await import('@noble/curves/ed25519.js');
+    for (let i = 0; i < 30; i++) {
+      const ed = ed25519Keygen();
+      expect(toHex(ed.publicKey)).toBe(toHex(ed25519.getPublicKey(ed.secretKey)));
+      const x = x25519Keygen();
+      expect(toHex(x.publicKey)).toBe(toHex(x25519.getPublicKey(x.secretKey)));
+      // Scalars that clamping changes (RFC 7748 §5): the low three bits and the top two.
+      const scalar = randomBytes(32);
+      scalar[0] |= 0x07;
+      scalar[31] |= 0xc0;
+      expect(toHex(x25519PublicKey(scalar))).toBe(toHex(x25519.getPublicKey(scalar)));
+      expect(toHex(ed25519PublicKey(scalar))).toBe(toHex(ed25519.getPublicKey(scalar)));
+    }
+  });
+
+  it.each([
+    ['Ed25519', ed25519Keygen, ed25519PublicKey],
+    ['X25519', x25519Keygen, x25519PublicKey],
+  ] as const)(
+    '%s: derives the public key of the current contents of a secret-key array',
+    (_name, keygen, publicKey) => {
+      const { secretKey, publicKey: first } = keygen();
+      expect(toHex(publicKey(secretKey))).toBe(toHex(first));
+      const other = keygen();
+      secretKey.set(other.secretKey);
+      expect(toHex(publicKey(secretKey))).toBe(toHex(other.publicKey));
+      // A caller changing the returned key does not change what is derived next time.
+      publicKey(secretKey).fill(0);
+      expect(toHex(publicKey(secretKey))).toBe(toHex(other.publicKey));
+    },
+  );
+});
+
+describe('ML-KEM-768 backends', () => {
+  // FIPS 203 §7.1: dk = dk_PKE (1152 bytes) || ek || H(ek) || z.
+  const EK_OFFSET = 1152;
+  const H_OFFSET = EK_OFFSET + MLKEM768_PUBLIC_KEY_LENGTH;
+
+  it('liboqs (WebAssembly) runs here', () => {
+    expect(cryptoBackends().mlkem768).toBe('liboqs (WebAssembly)');
+  });
+
+  it("makes keys in FIPS 203's layout that noble encapsulates to, and decapsulates noble's ciphertexts", async () => {
+    const { ml_kem768 } = await import('@noble/post-quantum/ml-kem.js');
+    const { sha3_256 } = await import('@noble/hashes/sha3.js');
+    for (let i = 0; i < 10; i++) {
+      const { publicKey, secretKey } = mlkem768Keygen();
+      expect(toHex(secretKey.subarray(EK_OFFSET, H_OFFSET))).toBe(toHex(publicKey));
+      expect(toHex(secretKey.subarray(H_OFFSET, H_OFFSET + 32))).toBe(toHex(sha3_256(publicKey)));
+      expect(isValidMlkem768PublicKey(publicKey)).toBe(true);
+      const fromNoble = ml_kem768.encapsulate(publicKey);
+      expect(toHex(mlkem768Decapsulate(fromNoble.cipherText, secretKey))).toBe(toHex(fromNoble.sharedSecret));
+      const toNoble = mlkem768Encapsulate(publicKey);
+      expect(toHex(ml_kem768.decapsulate(toNoble.cipherText, secretKey))).toBe(toHex(toNoble.sharedSecret));
+    }
+  });
+
+  it('encapsulates to noble keys (seeded, so reproducible) that noble decapsulates', async () => {
+    const { ml_kem768 } = await import('@noble/post-quantum/ml-kem.js');
+    for (let i = 0; i < 10; i++) {
+      const seed = Uint8Array.from({ length: 64 }, (_, j) => (i * 64 + j) % 251);
+      const { publicKey, secretKey } = mlkem768Keygen(seed);
+      expect(toHex(publicKey)).toBe(toHex(ml_kem768.keygen(seed).publicKey));
+      const { cipherText, sharedSecret } = mlkem768Encapsulate(publicKey);
+      expect(toHex(ml_kem768.decapsulate(cipherText, secretKey))).toBe(toHex(sharedSecret));
+    }
+  });
+
+  it('decapsulates exactly as noble: valid, modified and random ciphertexts (implicit rejection)', async () => {
+    const { ml_kem768 } = await import('@noble/post-quantum/ml-kem.js');
+    const keys = [mlkem768Keygen(), mlkem768Keygen(range(0, 63))];
+    for (const { publicKey, secretKey } of keys) {
+      const { cipherText } = ml_kem768.encapsulate(publicKey);
+      const cases = [cipherText, randomBytes(MLKEM768_CIPHERTEXT_LENGTH), new Uint8Array(MLKEM768_CIPHERTEXT_LENGTH)];
+      for (const index of [0, 1, 543, 959, 960, 1087]) {
+        const modified = cipherText.slice();
+        modified[index] ^= 0x80;
+        cases.push(modified);
+      }
+      for (const c of cases) {
+        expect(toHex(mlkem768Decapsulate(c, secretKey))).toBe(toHex(ml_kem768.decapsulate(c, secretKey)));
+      }
+    }
+  });
+
+  it('refuses the encapsulation keys noble refuses, and secret keys whose H(ek) does not match', async () => {
+    const { ml_kem768 } = await import('@noble/post-quantum/ml-kem.js');
+    const { publicKey, secretKey } = mlkem768Keygen();
+    for (const c of [0, 1, 383, 384, 767]) {
+      const bad = publicKey.slice();
+      const i = Math.floor(c / 2) * 3;
+      if (c % 2 === 0) {
+        bad[i] = 0x01;
+        bad[i + 1] = (bad[i + 1] & 0xf0) | 0x0d; // 0xd01 = 3329 = q
+      } else {
+        bad[i + 1] = (bad[i + 1] & 0x0f) | 0xf0;
+        bad[i + 2] = 0xff; // 4095
+      }
+      expect(() => ml_kem768.encapsulate(bad)).toThrow();
+      expectCode(() => mlkem768Encapsulate(bad), 'invalid_key');
+    }
+    const { cipherText } = mlkem768Encapsulate(publicKey);
+    for (const index of [EK_OFFSET, H_OFFSET - 1, H_OFFSET, H_OFFSET + 31]) {
+      const corrupt = secretKey.slice();
+      corrupt[index] ^= 0x01;
+      expect(() => ml_kem768.decapsulate(cipherText, corrupt)).toThrow();
+      expect(() => mlkem768Decapsulate(cipherText, corrupt)).toThrow();
     }
   });
 });

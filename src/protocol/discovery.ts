@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { parseDomain } from './address.js';
 import { ED25519_PUBLIC_KEY_LENGTH } from './crypto.js';
 import { fromB64uSized } from './encoding.js';
-import { KeyPearsError } from './errors.js';
+import { KeyPearsError, type ErrorCode } from './errors.js';
+import { describeZodError } from './wire.js';
 
 /** The protocol version named in TXT records and node documents. */
 export const DISCOVERY_VERSION = 'KP1';
@@ -32,12 +33,18 @@ export const txtRecordName = (domain: string): string => `${TXT_RECORD_PREFIX}.$
 /**
  * Parses and normalises a node base URL: absolute, `https:` (or `http:` when `allowHttp`),
  * no credentials, query or fragment; trailing slashes removed. The result is the form in
- * which node URLs are compared.
+ * which node URLs are compared, and the string signatures and registration proofs are bound
+ * to. The one normaliser of node URLs: discovery records and documents, the federation
+ * headers, the node's own KEYPEARS_PUBLIC_URL and the SDK's node URL all go through it.
  *
- * @throws KeyPearsError `code` (default `invalid_node_url`) saying what is wrong.
- * @example normalizeNodeUrl('https://KP.Example.com/') === 'https://kp.example.com'
+ * @throws KeyPearsError `code` (default `invalid_node_url`) saying what is wrong, or
+ *   `insecureCode` (default `insecure_scheme`) for a scheme that is not allowed.
+ * @example normalizeNodeUrl('https://KP.Example.com/', { allowHttp: false }) === 'https://kp.example.com'
  */
-export function normalizeNodeUrl(raw: string, opts: { allowHttp: boolean; code?: string }): string {
+export function normalizeNodeUrl(
+  raw: string,
+  opts: { allowHttp: boolean; code?: ErrorCode; insecureCode?: ErrorCode },
+): string {
   const code = opts.code ?? 'invalid_node_url';
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > MAX_NODE_URL_LENGTH) {
     throw new KeyPearsError(code, `node URL must be 1-${MAX_NODE_URL_LENGTH} characters`);
@@ -52,7 +59,7 @@ export function normalizeNodeUrl(raw: string, opts: { allowHttp: boolean; code?:
   }
   if (url.protocol !== 'https:' && !(opts.allowHttp && url.protocol === 'http:')) {
     throw new KeyPearsError(
-      'insecure_scheme',
+      opts.insecureCode ?? 'insecure_scheme',
       `node URL ${JSON.stringify(raw)} must use https${opts.allowHttp ? ' or http' : ' (http only with KEYPEARS_DEV=1)'}`,
     );
   }
@@ -171,12 +178,7 @@ export const DomainPointerSchema = z.object({
 });
 export type DomainPointer = z.infer<typeof DomainPointerSchema>;
 
-function issues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : 'document'}: ${i.message}`)
-    .join('; ');
-}
+const issues = (error: z.ZodError): string => describeZodError(error, 'document');
 
 /**
  * Validates a node document fetched from `expectedNodeUrl`: the shape, the `node` field

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { refusal } from '../../test/support/expect-error.js';
 import fc from 'fast-check';
 import {
   concatBytes,
@@ -11,17 +12,6 @@ import {
   toHex,
   utf8,
 } from './encoding.js';
-import { KeyPearsError } from './errors.js';
-
-function refusal(run: () => unknown): KeyPearsError {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof KeyPearsError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('hex', () => {
   it('encodes lower-case and decodes its own output', () => {

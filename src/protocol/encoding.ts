@@ -2,7 +2,7 @@
  * Byte encodings used on the wire. Every decoder is strict: it refuses anything that a
  * canonical encoder would not have produced, so one value has exactly one encoding.
  */
-import { KeyPearsError } from './errors.js';
+import { KeyPearsError, type ErrorCode } from './errors.js';
 
 const HEX_RE = /^(?:[0-9a-f]{2})*$/;
 const B64U_RE = /^[A-Za-z0-9_-]*$/;
@@ -15,7 +15,7 @@ export function toHex(bytes: Uint8Array): string {
  * Lower-case hex only; `field` names the input in the error message. A value that does not
  * decode is `invalid_request`, as any other member failing its schema (docs/errors.md).
  */
-export function fromHex(hex: string, field = 'value', code = 'invalid_request'): Uint8Array {
+export function fromHex(hex: string, field = 'value', code: ErrorCode = 'invalid_request'): Uint8Array {
   if (typeof hex !== 'string' || !HEX_RE.test(hex)) {
     throw new KeyPearsError(code, `${field} must be lower-case hexadecimal`);
   }
@@ -27,7 +27,7 @@ export function toB64u(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 }
 
-export function fromB64u(text: string, field = 'value', code = 'invalid_request'): Uint8Array {
+export function fromB64u(text: string, field = 'value', code: ErrorCode = 'invalid_request'): Uint8Array {
   if (typeof text !== 'string' || !B64U_RE.test(text) || text.length % 4 === 1) {
     throw new KeyPearsError(code, `${field} must be unpadded base64url`);
   }
@@ -39,7 +39,12 @@ export function fromB64u(text: string, field = 'value', code = 'invalid_request'
 }
 
 /** Decodes base64url and checks the length, for fixed-size keys and signatures. */
-export function fromB64uSized(text: string, length: number, field: string, code = 'invalid_key'): Uint8Array {
+export function fromB64uSized(
+  text: string,
+  length: number,
+  field: string,
+  code: ErrorCode = 'invalid_key',
+): Uint8Array {
   const bytes = fromB64u(text, field, code);
   if (bytes.length !== length) {
     throw new KeyPearsError(code, `${field} must be ${length} bytes, got ${bytes.length}`);

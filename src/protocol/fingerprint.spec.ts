@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
+import { refusal } from '../../test/support/expect-error.js';
 import { ed25519Keygen } from './crypto.js';
 import { fromHex } from './encoding.js';
-import { KeyPearsError } from './errors.js';
 import { identityFingerprint, safetyNumber, safetyNumberHalf, storedIdentityFingerprint } from './fingerprint.js';
 
 interface VectorParty {
@@ -25,16 +25,6 @@ const vectors = JSON.parse(
 };
 
 const party = (p: VectorParty) => ({ address: p.address, identityKey: fromHex(p.identityKey) });
-
-function refusal(run: () => unknown): KeyPearsError {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof KeyPearsError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('identityFingerprint', () => {
   it.each(vectors.fingerprints)('matches the pinned vector for $identityKey', ({ identityKey, fingerprint }) => {

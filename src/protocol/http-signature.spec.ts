@@ -223,7 +223,7 @@ describe('signRequest / verifyRequest', () => {
     });
 
     it('lets errors of the key resolver through unchanged', async () => {
-      const failure = new KeyPearsError('upstream_unavailable', 'discovery failed');
+      const failure = new KeyPearsError('discovery_unavailable', 'discovery failed');
       await expect(verify(signed(), { resolveKey: () => Promise.reject(failure) })).rejects.toBe(failure);
     });
   });

@@ -17,7 +17,7 @@ import {
 } from './crypto.js';
 import { fromB64u, toB64u } from './encoding.js';
 import { identityFingerprint } from './fingerprint.js';
-import { KeyPearsError } from './errors.js';
+import { KeyPearsError, type ErrorCode } from './errors.js';
 import {
   checkIdentityKey,
   checkPrekeyPublicKey,
@@ -191,20 +191,38 @@ export const ExchangeConfirmationSchema = z
   .refine((m) => m.from !== m.to, { message: 'from and to must differ', path: ['to'] });
 export type ExchangeConfirmation = z.infer<typeof ExchangeConfirmationSchema>;
 
+/** How many problems of one value an error message lists. */
+const MAX_LISTED_ISSUES = 5;
+
+/**
+ * The problems of a failed parse for an error message: the first five, each with its path,
+ * or `where` (`body`, `query`, `document`) when it is about the value as a whole. The one
+ * formatter of schema failures, for the node's requests and everything parsed from peers.
+ */
+export function describeZodError(error: z.ZodError, where?: string): string {
+  return error.issues
+    .slice(0, MAX_LISTED_ISSUES)
+    .map((issue) => {
+      const at = issue.path.length > 0 ? issue.path.join('.') : where;
+      return at === undefined ? issue.message : `${at}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
 /**
  * Validates a value against a schema; on failure throws a KeyPearsError with `code` and a
- * message listing every problem with its path.
+ * message naming the problems (`describeZodError`).
  *
  * @example const upload = parseWire(PrekeyUploadSchema, body);
  */
-export function parseWire<T extends z.ZodType>(schema: T, value: unknown, code = 'invalid_request'): z.output<T> {
+export function parseWire<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  code: ErrorCode = 'invalid_request',
+  where?: string,
+): z.output<T> {
   const result = schema.safeParse(value);
-  if (!result.success) {
-    const message = result.error.issues
-      .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-      .join('; ');
-    throw new KeyPearsError(code, message);
-  }
+  if (!result.success) throw new KeyPearsError(code, describeZodError(result.error, where));
   return result.data;
 }
 
@@ -348,7 +366,7 @@ export function decodePrekeyUpload(input: unknown, address: string, identityKey:
 function decodeIdentityFields(
   identity: PublicIdentity,
   expectedAddress: string | undefined,
-  code: string,
+  code: ErrorCode,
 ): DecodedPublicIdentity {
   if (expectedAddress !== undefined && identity.address !== parseAddress(expectedAddress).canonical) {
     throw new KeyPearsError(code, `expected keys for ${expectedAddress}, got keys for ${identity.address}`);

@@ -3,19 +3,10 @@
  * Secrets are saved before each upload that publishes their public halves.
  */
 import type { AccountStatus } from '../protocol/client-api.js';
+import { loadFastMlkem768 } from '../protocol/crypto.js';
 import { isKeyPearsError } from '../protocol/errors.js';
-import type { NodeClient } from './client.js';
+import { nowOf, type UserContext } from './context.js';
 import { buildPrekeyUpload, buildRegistration, isEmptyPlan, planTopUp } from './identity.js';
-import type { Keystore } from './keystore.js';
-
-export interface AccountContext {
-  client: NodeClient;
-  ks: Keystore;
-  /** Persists the keystore (called before every upload). */
-  save(ks: Keystore): Promise<void>;
-  /** Unix seconds; defaults to the system clock. */
-  now?: () => number;
-}
 
 export interface TopUpResult {
   status: AccountStatus;
@@ -24,16 +15,14 @@ export interface TopUpResult {
   signedPrekeyRotated: boolean;
 }
 
-const clock = (ctx: AccountContext) => (ctx.now ?? (() => Math.floor(Date.now() / 1000)))();
-
 /**
  * Registers the keystore's address on its node. When the node answers `address_taken` but
  * accepts this keystore's signature, the address is already ours (an earlier attempt whose
  * answer was lost) and registration counts as done.
  */
-export async function registerAccount(ctx: AccountContext, invite?: string): Promise<void> {
+export async function registerAccount(ctx: UserContext, invite?: string): Promise<void> {
   try {
-    await ctx.client.register(buildRegistration(ctx.ks, clock(ctx), invite));
+    await ctx.client.register(buildRegistration(ctx.ks, nowOf(ctx), invite));
   } catch (e) {
     if (!(isKeyPearsError(e) && e.code === 'address_taken')) throw e;
     // Throws (request_signature_invalid) when the address belongs to another key.
@@ -41,7 +30,7 @@ export async function registerAccount(ctx: AccountContext, invite?: string): Pro
       throw e;
     });
   }
-  ctx.ks.registeredAt = clock(ctx);
+  ctx.ks.registeredAt = nowOf(ctx);
   await ctx.save(ctx.ks);
 }
 
@@ -49,13 +38,14 @@ export async function registerAccount(ctx: AccountContext, invite?: string): Pro
  * Uploads until the node holds `target` one-time prekeys of each kind (at most its cap), a
  * current signed prekey (rotated after 7 days) and a last-resort key.
  */
-export async function topUpPrekeys(ctx: AccountContext, target: number): Promise<TopUpResult> {
+export async function topUpPrekeys(ctx: UserContext, target: number): Promise<TopUpResult> {
   const result = { uploadedOneTimePrekeys: 0, uploadedPqOneTimePrekeys: 0, signedPrekeyRotated: false };
   let status = await ctx.client.getAccount();
   for (;;) {
-    const plan = planTopUp(ctx.ks, status, target, clock(ctx));
+    const plan = planTopUp(ctx.ks, status, target, nowOf(ctx));
     if (isEmptyPlan(plan)) return { status, ...result };
-    const upload = buildPrekeyUpload(ctx.ks, plan, clock(ctx));
+    await loadFastMlkem768();
+    const upload = buildPrekeyUpload(ctx.ks, plan, nowOf(ctx));
     await ctx.save(ctx.ks);
     status = await ctx.client.publishPrekeys(upload);
     result.uploadedOneTimePrekeys += plan.oneTimePrekeys;

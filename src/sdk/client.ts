@@ -2,9 +2,10 @@
  * A client for one node's client API (docs/key-directory.md). Requests that act for a user are
  * signed with the user's Ed25519 identity key (RFC 9421, src/protocol/http-signature.ts);
  * responses are parsed with the wire schemas and every signature in them is verified; error
- * answers become KeyPearsError with the node's code.
+ * answers become KeyPearsError with the node's code when it is a documented one.
  */
 import type { z } from 'zod';
+import { readCappedBody } from '../net/capped-body.js';
 import { parseAddress } from '../protocol/address.js';
 import {
   AccountStatusSchema,
@@ -12,6 +13,7 @@ import {
   type AccountStatus,
   type RegistrationResponse,
 } from '../protocol/client-api.js';
+import { normalizeNodeUrl as normalizeUrl } from '../protocol/discovery.js';
 import { utf8 } from '../protocol/encoding.js';
 import {
   BlockListSchema,
@@ -25,7 +27,7 @@ import {
   type InboxResponse,
   type StartExchangeRequest,
 } from '../protocol/exchange-api.js';
-import { KeyPearsError } from '../protocol/errors.js';
+import { isApiErrorCode, KeyPearsError, readErrorBody } from '../protocol/errors.js';
 import { signRequest } from '../protocol/http-signature.js';
 import {
   decodeBundle,
@@ -39,6 +41,7 @@ import {
   type PrekeyUpload,
   type RegistrationRequest,
 } from '../protocol/wire.js';
+import { unixNow } from './context.js';
 
 export interface Signer {
   /** Canonical address: the key id of signed requests. */
@@ -65,32 +68,14 @@ export interface NodeClientOptions {
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /**
- * Canonical form of a node base URL: http(s), no credentials, query or fragment, no trailing
- * slash. This is the string signatures and registration proofs are bound to.
+ * Canonical form of a node base URL (src/protocol/discovery.ts): the string signatures and
+ * registration proofs are bound to.
  *
- * @throws KeyPearsError `invalid_node_url` or `insecure_node_url`.
+ * @throws KeyPearsError `invalid_node_url`, or `insecure_node_url` for plain HTTP without
+ *   `allowInsecureHttp`.
  */
-export function normalizeNodeUrl(raw: string, allowInsecureHttp = false): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new KeyPearsError('invalid_node_url', `"${raw}" is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new KeyPearsError('invalid_node_url', `node URL must be https:// (got ${url.protocol})`);
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new KeyPearsError('invalid_node_url', 'node URL must not contain credentials, a query or a fragment');
-  }
-  if (url.protocol === 'http:' && !allowInsecureHttp) {
-    throw new KeyPearsError(
-      'insecure_node_url',
-      `refusing plain-HTTP node ${url.origin} (set KEYPEARS_DEV=1 for development)`,
-    );
-  }
-  return url.href.replace(/\/+$/, '');
-}
+export const normalizeNodeUrl = (raw: string, allowInsecureHttp = false): string =>
+  normalizeUrl(raw, { allowHttp: allowInsecureHttp, insecureCode: 'insecure_node_url' });
 
 export class NodeClient {
   readonly baseUrl: string;
@@ -101,7 +86,7 @@ export class NodeClient {
   constructor(private readonly options: NodeClientOptions) {
     this.baseUrl = normalizeNodeUrl(options.baseUrl, options.allowInsecureHttp);
     this.fetchImpl = options.fetch ?? fetch;
-    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.now = options.now ?? unixNow;
     this.timeoutMs = options.timeoutMs ?? 15_000;
   }
 
@@ -269,35 +254,40 @@ function query(params: Record<string, string | number | undefined>): string {
     : '';
 }
 
+/** The answer's JSON, or undefined when it is empty or not JSON. */
 async function readJson(response: Response): Promise<unknown> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > MAX_RESPONSE_BYTES) throw new KeyPearsError('invalid_response', 'the node’s answer is too large');
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (response.body) {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.length;
-      if (size > MAX_RESPONSE_BYTES) throw new KeyPearsError('invalid_response', 'the node’s answer is too large');
-      chunks.push(chunk);
-    }
-  }
-  if (size === 0) return undefined;
+  const body = await readCappedBody(response.body as AsyncIterable<Uint8Array> | null, {
+    declaredLength: response.headers.get('content-length'),
+    maxBytes: MAX_RESPONSE_BYTES,
+    discard: () => void response.body?.cancel().catch(() => undefined),
+    tooLarge: () => new KeyPearsError('invalid_response', 'the node’s answer is too large'),
+  });
+  if (body.length === 0) return undefined;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(Buffer.from(body).toString('utf8'));
   } catch {
     return undefined;
   }
 }
 
+/**
+ * The node's error answer as a KeyPearsError. A documented code becomes the error's code (the
+ * node's API is this protocol's own); anything else is only data: `peer_error`, with the
+ * code the node sent as `details.peerCode`.
+ */
 function errorFrom(response: Response, json: unknown): KeyPearsError {
-  const error = (json as { error?: { code?: unknown; message?: unknown; retryAfterSeconds?: unknown } })?.error;
+  const answer = readErrorBody(json);
   const retry = Number(response.headers.get('retry-after'));
   const details = {
     status: response.status,
     ...(Number.isFinite(retry) && retry > 0 ? { retryAfterSeconds: retry } : {}),
   };
-  if (typeof error?.code === 'string' && /^[a-z0-9_]{1,64}$/.test(error.code) && typeof error.message === 'string') {
-    return new KeyPearsError(error.code, error.message.slice(0, 500), details);
+  if (answer && isApiErrorCode(answer.code)) {
+    return new KeyPearsError(answer.code, answer.message || `the node answered HTTP ${response.status}`, details);
   }
-  return new KeyPearsError('peer_error', `the node answered HTTP ${response.status}`, details);
+  return new KeyPearsError(
+    'peer_error',
+    `the node answered HTTP ${response.status}${answer ? ` ${answer.code}: ${answer.message}` : ''}`,
+    answer ? { ...details, peerCode: answer.code } : details,
+  );
 }

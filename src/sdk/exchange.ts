@@ -5,6 +5,7 @@
  * secret keys an accepted exchange used are removed from the keystore's pools in the same
  * write that records the secret, so nothing is lost on a crash and nothing is used twice.
  */
+import { loadFastMlkem768 } from '../protocol/crypto.js';
 import { toHex } from '../protocol/encoding.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import {
@@ -16,18 +17,9 @@ import {
 import { isSettled, type ExchangeStatus, type ExchangeView } from '../protocol/exchange-api.js';
 import { decodePublicIdentity } from '../protocol/wire.js';
 import type { NodeClient } from './client.js';
+import { nowOf, type UserContext } from './context.js';
 import type { StoredExchange, UsedOneTimeKeys } from './exchange-record.js';
 import type { Keystore } from './keystore.js';
-
-export interface ExchangeContext {
-  /** A client of the user's own node, signing as the keystore's address. */
-  client: NodeClient;
-  ks: Keystore;
-  /** Persists the keystore (atomically); called before anything is sent that depends on it. */
-  save(ks: Keystore): Promise<void>;
-  /** Unix seconds; defaults to the system clock. */
-  now?: () => number;
-}
 
 export interface ExchangeSummary {
   id: string;
@@ -38,8 +30,6 @@ export interface ExchangeSummary {
   /** Why the exchange failed, when it did. */
   failureReason?: string;
 }
-
-const nowOf = (ctx: ExchangeContext) => (ctx.now ?? (() => Math.floor(Date.now() / 1000)))();
 
 function exchangesOf(ks: Keystore): Map<string, StoredExchange> {
   ks.exchanges ??= new Map();
@@ -62,9 +52,9 @@ const summary = (e: StoredExchange, failureReason?: string): ExchangeSummary => 
  * @throws KeyPearsError from the node (`not_found`, `rate_limited`, `blocked`, ...) or from
  *   the bundle checks (`invalid_bundle`, `bad_signature`, `invalid_key`).
  */
-export async function startExchange(ctx: ExchangeContext, address: string): Promise<ExchangeSummary> {
+export async function startExchange(ctx: UserContext, address: string): Promise<ExchangeSummary> {
   const { ks, client } = ctx;
-  const { bundle, decoded } = await client.exchangeBundle(address);
+  const [{ bundle, decoded }] = await Promise.all([client.exchangeBundle(address), loadFastMlkem768()]);
   const started = initiateExchange({
     self: {
       address: ks.address,
@@ -105,8 +95,9 @@ export async function startExchange(ctx: ExchangeContext, address: string): Prom
  * @throws KeyPearsError `not_found`, `conflict` (not an incoming exchange waiting for an
  *   answer), `invalid_exchange`, `bad_signature`, `exchange_expired`.
  */
-export async function acceptExchange(ctx: ExchangeContext, id: string): Promise<ExchangeSummary> {
+export async function acceptExchange(ctx: UserContext, id: string): Promise<ExchangeSummary> {
   const { ks, client } = ctx;
+  await loadFastMlkem768();
   const known = exchangesOf(ks).get(id);
   if (known) {
     if (known.role !== 'responder' || !known.confirmation) {
@@ -171,7 +162,7 @@ export async function acceptExchange(ctx: ExchangeContext, id: string): Promise<
  * (a MAC that does not verify makes it `failed`: the two sides hold different keys).
  */
 export async function refreshExchange(
-  ctx: ExchangeContext,
+  ctx: UserContext,
   id: string,
   wait: { waitSeconds?: number; status?: ExchangeStatus } = {},
 ): Promise<ExchangeSummary> {
@@ -230,11 +221,7 @@ export interface WaitOptions {
  * request waits at the node until the status changes (long polling); a node that answers at
  * once is asked again no sooner than `intervalMs` later.
  */
-export async function waitForExchange(
-  ctx: ExchangeContext,
-  id: string,
-  options: WaitOptions,
-): Promise<ExchangeSummary> {
+export async function waitForExchange(ctx: UserContext, id: string, options: WaitOptions): Promise<ExchangeSummary> {
   const started = Date.now();
   let known: ExchangeStatus | undefined;
   for (;;) {

@@ -1,10 +1,10 @@
 /** Users who exchange keys through the SDK, for the exchange test suites. */
-import type { ExchangeContext } from '../../src/sdk/exchange.js';
+import type { UserContext } from '../../src/sdk/context.js';
 import { registerUser, type TestUser } from './test-users.js';
 import type { TestNode } from './test-node.js';
 
 export interface ExchangeUser extends TestUser {
-  ctx: ExchangeContext;
+  ctx: UserContext;
   /** How many times the keystore was saved (it would be written to disk by the CLI). */
   saves: number;
 }

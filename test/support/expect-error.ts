@@ -2,30 +2,40 @@
 import { expect } from '@jest/globals';
 import { KeyPearsError } from '../../src/protocol/errors.js';
 
-/** Runs `run`, expects a KeyPearsError with one of `codes`, and returns it. */
-export function expectCode(run: () => unknown, codes: string | string[]): KeyPearsError {
-  let caught: unknown;
+/** Runs `run` and returns the KeyPearsError it throws; anything else it throws is passed on. */
+export function refusal(run: () => unknown): KeyPearsError {
   try {
     run();
   } catch (e) {
-    caught = e;
+    if (e instanceof KeyPearsError) return e;
+    throw e;
   }
-  expect(caught).toBeInstanceOf(KeyPearsError);
-  expect([codes].flat()).toContain((caught as KeyPearsError).code);
-  return caught as KeyPearsError;
+  throw new Error('expected a KeyPearsError, but nothing was thrown');
+}
+
+/** Like refusal, for a promise. */
+export async function asyncRefusal(promise: Promise<unknown>): Promise<KeyPearsError> {
+  try {
+    await promise;
+  } catch (e) {
+    if (e instanceof KeyPearsError) return e;
+    throw e;
+  }
+  throw new Error('expected a KeyPearsError, but the promise resolved');
+}
+
+/** Runs `run`, expects a KeyPearsError with one of `codes`, and returns it. */
+export function expectCode(run: () => unknown, codes: string | string[]): KeyPearsError {
+  const caught = refusal(run);
+  expect([codes].flat()).toContain(caught.code);
+  return caught;
 }
 
 /** Like expectCode, for a promise. */
 export async function expectAsyncCode(promise: Promise<unknown>, codes: string | string[]): Promise<KeyPearsError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(KeyPearsError);
-  expect([codes].flat()).toContain((caught as KeyPearsError).code);
-  return caught as KeyPearsError;
+  const caught = await asyncRefusal(promise);
+  expect([codes].flat()).toContain(caught.code);
+  return caught;
 }
 
 /** An HTTP response in the docs/errors.md error shape with this status and code. */

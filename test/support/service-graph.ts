@@ -7,6 +7,7 @@
 import { Test } from '@nestjs/testing';
 import type { TestingModule } from '@nestjs/testing';
 import { Clock } from '../../src/common/clock.js';
+import { ClockModule } from '../../src/common/clock.module.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { openDatabase } from '../../src/database/database-connection.js';
@@ -55,7 +56,12 @@ export async function startServiceGraph(options: ServiceGraphOptions): Promise<S
   let days = 0;
   try {
     let builder = Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(connection), ...options.imports],
+      imports: [
+        ConfigModule.forRoot(config),
+        ClockModule.forRoot(clock),
+        DatabaseModule.forRoot(connection),
+        ...options.imports,
+      ],
     })
       .overrideProvider(Clock)
       .useValue(clock);

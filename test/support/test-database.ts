@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { it } from '@jest/globals';
 import pg from 'pg';
 import { startEmbeddedDatabase } from '../../src/database/embedded-database.js';
 import { migrate } from '../../src/database/migrator.js';
@@ -53,6 +54,22 @@ export async function queryDatabase<R extends pg.QueryResultRow = pg.QueryResult
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Whether this run's tests use a PostgreSQL server (DATABASE_URL) rather than the embedded
+ * database; known before any test runs, so a test can be declared for one of them only.
+ */
+export const onPostgresServer = Boolean(process.env.DATABASE_URL);
+
+/**
+ * A test that needs a PostgreSQL server (several processes on one database, connections an
+ * administrator can end). On the embedded database it is reported as skipped, its name
+ * saying why, instead of passing without checking anything.
+ */
+export function itOnPostgresServer(name: string, whyNotEmbedded: string, fn: () => Promise<void>, timeout?: number) {
+  if (onPostgresServer) it(name, fn, timeout);
+  else it.skip(`${name} (skipped on the embedded database: ${whyNotEmbedded})`, fn);
 }
 
 export interface TestDatabase {

@@ -1,16 +1,21 @@
 /**
  * Starts a real node (the same createNode() as main.ts) on a loopback port with a fresh
- * database, in development mode so that several nodes on one machine can federate.
+ * database, in development mode so that several nodes on one machine can federate. A test
+ * that depends on time gives it a MovableClock (./movable-clock.ts) and moves that.
  */
-import { createNode, type RunningNode } from '../../src/app.setup.js';
+import { createNode, type NodeOverrides, type RunningNode } from '../../src/app.setup.js';
+import { Clock } from '../../src/common/clock.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { freePort } from './free-port.js';
+import { MovableClock } from './movable-clock.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export interface TestNode {
   node: RunningNode;
   database: TestDatabase;
   config: AppConfig;
+  /** The node's clock (the system clock unless one was given); test users sign with it. */
+  clock: Clock;
   url: string;
   /** Stops the node and starts it again on the same database and port. */
   restart(): Promise<void>;
@@ -21,23 +26,25 @@ export interface TestNode {
 
 export async function startTestNode(
   env: Record<string, string> = {},
-  overrides: Partial<AppConfig> = {},
+  overrides: NodeOverrides = {},
 ): Promise<TestNode> {
   const database = await createTestDatabase();
   // The port is chosen up front so the public URL is known before the node starts.
   const port = await freePort();
   const base = loadConfig({ KEYPEARS_DEV: '1', PORT: String(port), LOG_LEVEL: 'silent', ...env });
-  const config: AppConfig = { ...base, ...database.config, ...overrides };
-  const node = await createNode(config);
+  const config: AppConfig = { ...base, ...database.config };
+  const clock = overrides.clock ?? new Clock();
+  const node = await createNode(config, { ...overrides, clock });
   let running = true;
   const handle: TestNode = {
     node,
     database,
     config,
+    clock,
     url: node.url,
     async restart() {
       if (running) await handle.node.close();
-      handle.node = await createNode(config);
+      handle.node = await createNode(config, { ...overrides, clock });
       running = true;
     },
     async stop() {
@@ -50,4 +57,13 @@ export async function startTestNode(
     },
   };
   return handle;
+}
+
+/**
+ * A clock that stands still `offsetMs` (default 10 s) into the current hour, until the test
+ * moves it: every fixed rate-limit window of a minute or an hour then starts at a known
+ * instant, whatever the time of the run, and signatures made by the node's test users fit it.
+ */
+export function clockInThisHour(offsetMs = 10_000): MovableClock {
+  return new MovableClock(Math.floor(Date.now() / 3_600_000) * 3_600_000 + offsetMs);
 }

@@ -1,32 +1,22 @@
 /**
- * `keypears init`, `register` and `publish` (docs/cli.md): create the identity keys, register them
- * on the node, keep prekeys published. Thin over src/sdk/account.ts.
+ * `keypears init`, `register` and `publish` (docs/cli.md): create the identity keys, register
+ * them on the node, keep prekeys published. Thin over src/sdk/account.ts.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseDevFlag } from '../../config/config.js';
+import { parseDevFlag, parseDiscoverySettings } from '../../net/settings.js';
 import { parseAddress } from '../../protocol/address.js';
 import { KeyPearsError } from '../../protocol/errors.js';
 import { identityFingerprint } from '../../protocol/fingerprint.js';
-import { registerAccount, topUpPrekeys, type AccountContext } from '../../sdk/account.js';
-import { NodeClient, normalizeNodeUrl } from '../../sdk/client.js';
+import { registerAccount, topUpPrekeys } from '../../sdk/account.js';
+import { normalizeNodeUrl } from '../../sdk/client.js';
+import { unixNow } from '../../sdk/context.js';
 import { createKeystore, DEFAULT_ONE_TIME_PREKEYS } from '../../sdk/identity.js';
-import { identityPublicKey, keystoreExists, keystorePath, loadKeystore, saveKeystore } from '../../sdk/keystore.js';
+import { identityPublicKey, keystoreExists, keystorePath, saveKeystore } from '../../sdk/keystore.js';
 import { resolveNodeUrl } from '../../sdk/resolve.js';
-import type { CommandIo, CommandResult } from './exchange.js';
-import { discoveryOptionsFromEnv } from './resolve.js';
+import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { userContext } from '../user-context.js';
 
 const MAX_PREKEYS = 1000;
-const now = () => Math.floor(Date.now() / 1000);
-
-async function accountContext(io: CommandIo): Promise<AccountContext> {
-  const ks = await loadKeystore(io.home);
-  const client = new NodeClient({
-    baseUrl: ks.node,
-    signer: { address: ks.address, secretKey: ks.identitySecretKey },
-    allowInsecureHttp: parseDevFlag(io.env),
-  });
-  return { client, ks, save: (k) => saveKeystore(io.home, k) };
-}
 
 /** `init <address> [--node URL]`: new identity keys; the node is found by discovery unless given. */
 export async function initCommand(io: CommandIo, address: string, options: { node?: string }): Promise<CommandResult> {
@@ -38,8 +28,8 @@ export async function initCommand(io: CommandIo, address: string, options: { nod
     );
   }
   const dev = parseDevFlag(io.env);
-  const node = normalizeNodeUrl(options.node ?? (await resolveNodeUrl(domain, discoveryOptionsFromEnv(io.env))), dev);
-  const ks = createKeystore(canonical, node, now());
+  const node = normalizeNodeUrl(options.node ?? (await resolveNodeUrl(domain, parseDiscoverySettings(io.env))), dev);
+  const ks = createKeystore(canonical, node, unixNow());
   await saveKeystore(io.home, ks);
   const fingerprint = identityFingerprint(identityPublicKey(ks));
   return {
@@ -50,7 +40,7 @@ export async function initCommand(io: CommandIo, address: string, options: { nod
 
 /** `register [--invite TOKEN]`: registration, then the first prekeys. */
 export async function registerCommand(io: CommandIo, options: { invite?: string }): Promise<CommandResult> {
-  const ctx = await accountContext(io);
+  const ctx = await userContext(io, { registered: false });
   if (!io.json) io.progress(`registering ${ctx.ks.address} on ${ctx.ks.node}`);
   await registerAccount(ctx, options.invite);
   if (!io.json) io.progress(`publishing prekeys`);
@@ -71,10 +61,7 @@ export async function registerCommand(io: CommandIo, options: { invite?: string 
 
 /** `publish [--prekeys N]`: top up one-time prekeys of both kinds to N, rotate the signed prekey when due. */
 export async function publishCommand(io: CommandIo, options: { prekeys: number }): Promise<CommandResult> {
-  const ctx = await accountContext(io);
-  if (ctx.ks.registeredAt === undefined) {
-    throw new KeyPearsError('not_registered', `${ctx.ks.address} is not registered yet (run "keypears register")`);
-  }
+  const ctx = await userContext(io, { registered: true });
   const result = await topUpPrekeys(ctx, options.prekeys);
   const { status } = result;
   return {
@@ -100,10 +87,7 @@ function prekeyCount(text: string): number {
   return Number(text);
 }
 
-export function registerAccountCommands(
-  program: Command,
-  run: (action: (io: CommandIo) => Promise<CommandResult>) => Promise<void>,
-): void {
+export function registerAccountCommands(program: Command, run: RunCommand): void {
   program
     .command('init <address>')
     .description('create identity keys for an address (the node is found by discovery unless --node is given)')

@@ -5,12 +5,11 @@
  * people, and writes progress to stderr only when not `--json`.
  */
 import type { Command } from 'commander';
-import { parseDevFlag, type Env } from '../../config/config.js';
+import { parseDiscoverySettings } from '../../net/settings.js';
 import { parseAddress } from '../../protocol/address.js';
 import { fromB64u } from '../../protocol/encoding.js';
 import { KeyPearsError } from '../../protocol/errors.js';
 import { identityFingerprint, safetyNumber } from '../../protocol/fingerprint.js';
-import { NodeClient } from '../../sdk/client.js';
 import {
   acceptExchange,
   exchangeSecret,
@@ -18,27 +17,12 @@ import {
   startExchange,
   waitForExchange,
   waitForInbox,
-  type ExchangeContext,
   type ExchangeSummary,
 } from '../../sdk/exchange.js';
-import { identityPublicKey, loadKeystore, saveKeystore } from '../../sdk/keystore.js';
+import { identityPublicKey, loadKeystore } from '../../sdk/keystore.js';
 import { resolveAddress } from '../../sdk/resolve.js';
-import { discoveryOptionsFromEnv } from './resolve.js';
-
-/** What every command needs from the CLI around it. */
-export interface CommandIo {
-  /** The keystore directory (`--home`, `$KEYPEARS_HOME`, `~/.keypears`). */
-  home: string;
-  json: boolean;
-  env: Env;
-  /** Writes a progress line for people (stderr); not called with `--json`. */
-  progress(text: string, final?: boolean): void;
-}
-
-export interface CommandResult {
-  json: Record<string, unknown>;
-  text: string;
-}
+import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { userContext } from '../user-context.js';
 
 /** Default and largest `--timeout` of `exchange start --wait`, in seconds. */
 export const DEFAULT_WAIT_SECONDS = 120;
@@ -61,18 +45,8 @@ async function withProgress<T>(io: CommandIo, line: () => string, work: () => Pr
   }
 }
 
-async function context(io: CommandIo): Promise<ExchangeContext> {
-  const ks = await loadKeystore(io.home);
-  if (ks.registeredAt === undefined) {
-    throw new KeyPearsError('not_registered', `${ks.address} is not registered yet (run "keypears register")`);
-  }
-  const client = new NodeClient({
-    baseUrl: ks.node,
-    signer: { address: ks.address, secretKey: ks.identitySecretKey },
-    allowInsecureHttp: parseDevFlag(io.env),
-  });
-  return { client, ks, save: (k) => saveKeystore(io.home, k) };
-}
+/** A registered user's context. */
+const context = (io: CommandIo) => userContext(io, { registered: true });
 
 const lastResortNote = (s: ExchangeSummary) =>
   s.usedLastResort ? '\nnote: the peer had no one-time prekeys left; their last-resort keys were used' : '';
@@ -201,7 +175,7 @@ export async function exchangeSecretCommand(io: CommandIo, id: string): Promise<
 export async function fingerprintCommand(io: CommandIo, address: string): Promise<CommandResult> {
   const ks = await loadKeystore(io.home);
   const peer = parseAddress(address).canonical;
-  const resolved = await resolveAddress(peer, discoveryOptionsFromEnv(io.env));
+  const resolved = await resolveAddress(peer, parseDiscoverySettings(io.env));
   const own = identityPublicKey(ks);
   const number = safetyNumber(
     { address: ks.address, identityKey: own },
@@ -217,15 +191,8 @@ export async function fingerprintCommand(io: CommandIo, address: string): Promis
   };
 }
 
-/**
- * Adds the commands to a commander program. `run` is the CLI's own runner: it builds the
- * CommandIo from the global options, prints the result (one JSON object with `--json`) and
- * turns errors into a message on stderr and a non-zero exit code.
- */
-export function registerExchangeCommands(
-  program: Command,
-  run: (action: (io: CommandIo) => Promise<CommandResult>) => Promise<void>,
-): void {
+/** Adds the commands to a commander program, each run by the CLI's runner. */
+export function registerExchangeCommands(program: Command, run: RunCommand): void {
   const exchange = program.command('exchange').description('hybrid X25519 + ML-KEM-768 key exchanges');
   exchange
     .command('start <address>')

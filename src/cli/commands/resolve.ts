@@ -2,22 +2,15 @@
  * `keypears resolve <address>` (docs/cli.md): the CLI's own discovery (DNS TXT and well-known,
  * through the same SSRF guard as the node), then the public identity from the node found,
  * every signature verified. Reads KEYPEARS_DEV, KEYPEARS_DNS_SERVERS and
- * KEYPEARS_DEV_WELL_KNOWN_PORT exactly as the node does.
+ * KEYPEARS_DEV_WELL_KNOWN_PORT exactly as the node does (src/net/settings.ts).
  */
 import type { Command } from 'commander';
-import { parseDevFlag, parseDevWellKnownPort, parseDnsServers, type Env } from '../../config/config.js';
-import { resolveAddress, type ClientDiscoveryOptions } from '../../sdk/resolve.js';
-import type { CommandIo, CommandResult } from './exchange.js';
-
-/** The discovery settings of the environment, parsed by the node's own parsers. */
-export const discoveryOptionsFromEnv = (env: Env): ClientDiscoveryOptions => ({
-  dev: parseDevFlag(env),
-  dnsServers: parseDnsServers(env.KEYPEARS_DNS_SERVERS),
-  devWellKnownPort: parseDevWellKnownPort(env),
-});
+import { parseDiscoverySettings } from '../../net/settings.js';
+import { resolveAddress } from '../../sdk/resolve.js';
+import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
 
 export async function resolveCommand(io: CommandIo, address: string): Promise<CommandResult> {
-  const found = await resolveAddress(address, discoveryOptionsFromEnv(io.env));
+  const found = await resolveAddress(address, parseDiscoverySettings(io.env));
   return {
     json: {
       address: found.address,
@@ -30,10 +23,7 @@ export async function resolveCommand(io: CommandIo, address: string): Promise<Co
   };
 }
 
-export function registerResolveCommand(
-  program: Command,
-  run: (action: (io: CommandIo) => Promise<CommandResult>) => Promise<void>,
-): void {
+export function registerResolveCommand(program: Command, run: RunCommand): void {
   program
     .command('resolve <address>')
     .description('find the node serving an address and show its public identity')

@@ -4,6 +4,7 @@
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { KeyPearsError } from '../../protocol/errors.js';
+import { CleanupWhenDue } from '../cleanup-when-due.js';
 import { Clock } from '../clock.js';
 import { RateLimitRepository, type RateLimitHit } from './rate-limit.repository.js';
 
@@ -26,8 +27,12 @@ const CLEANUP_INTERVAL_MS = 60_000;
 
 @Injectable()
 export class RateLimitService {
-  private readonly logger = new Logger(RateLimitService.name);
-  private lastCleanup = 0;
+  // Stale counters only cost space; the limit itself must keep working.
+  private readonly cleanup = new CleanupWhenDue(
+    CLEANUP_INTERVAL_MS,
+    'rate-limit cleanup',
+    new Logger(RateLimitService.name),
+  );
 
   constructor(
     private readonly repository: RateLimitRepository,
@@ -70,7 +75,9 @@ export class RateLimitService {
       const windowMs = windowSeconds * 1000;
       return Math.floor(nowMs / windowMs) * windowMs + windowMs;
     });
-    await this.cleanupIfDue(nowMs);
+    await this.cleanup.runIfDue(nowMs, () =>
+      this.repository.deleteWindowsBefore(new Date(nowMs - RETENTION_SECONDS * 1000)),
+    );
     const counts = await count(
       buckets.map((b, i) => ({ bucket: b.bucket, windowStart: new Date(windows[i] - b.windowSeconds * 1000) })),
     );
@@ -81,17 +88,6 @@ export class RateLimitService {
       throw new KeyPearsError('rate_limited', `too many ${spent[0].what}; retry in ${retryAfterSeconds} s`, {
         retryAfterSeconds,
       });
-    }
-  }
-
-  private async cleanupIfDue(nowMs: number): Promise<void> {
-    if (nowMs - this.lastCleanup < CLEANUP_INTERVAL_MS) return;
-    this.lastCleanup = nowMs;
-    try {
-      await this.repository.deleteWindowsBefore(new Date(nowMs - RETENTION_SECONDS * 1000));
-    } catch (e) {
-      // Stale counters only cost space; the limit itself must keep working.
-      this.logger.warn(`rate-limit cleanup failed: ${(e as Error).message}`);
     }
   }
 }

@@ -38,7 +38,7 @@ const WITNESS_SEED = new Uint8Array(32).fill(9);
 const LOG_KEY = formatVerifierKey(ORIGIN, SIGNATURE_TYPE_ED25519, ed25519PublicKey(LOG_SEED));
 const WITNESS = { name: 'kp.a.example/witness', secretKey: WITNESS_SEED };
 const WITNESS_KEY = formatVerifierKey(WITNESS.name, SIGNATURE_TYPE_COSIGNATURE_V1, ed25519PublicKey(WITNESS_SEED));
-const ROOT = fromBase64('CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=', 'root', 'x');
+const ROOT = fromBase64('CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=', 'root', 'invalid_request');
 
 const sign = (text: string, seed = LOG_SEED, name = ORIGIN) => signNote(text, [ed25519NoteSigner(name, seed)]);
 
@@ -109,13 +109,17 @@ describe('cosignature/v1', () => {
       `cosignature/v1\ntime 1679315147\n${text}`,
     );
     const line = cosignCheckpoint(text, WITNESS, 1679315147);
-    const signature = fromBase64(line.split(' ')[2], 'sig', 'x').subarray(4);
+    const signature = fromBase64(line.split(' ')[2], 'sig', 'invalid_request').subarray(4);
     expect(cosignatureTime(signature)).toBe(1679315147);
     expect(witness.verify(utf8(text), signature)).toBe(true);
   });
 
   it('fails with another time, another text, or the log key type', () => {
-    const signature = fromBase64(cosignCheckpoint(text, WITNESS, 1000).split(' ')[2], 'sig', 'x').subarray(4);
+    const signature = fromBase64(
+      cosignCheckpoint(text, WITNESS, 1000).split(' ')[2],
+      'sig',
+      'invalid_request',
+    ).subarray(4);
     const later = signature.slice();
     later[7] ^= 1;
     expect(witness.verify(utf8(text), later)).toBe(false);

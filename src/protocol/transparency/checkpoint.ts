@@ -10,7 +10,7 @@
  */
 import { ED25519_SIGNATURE_LENGTH, ed25519PublicKey, ed25519Sign, ed25519Verify } from '../crypto.js';
 import { concatBytes, utf8 } from '../encoding.js';
-import { KeyPearsError } from '../errors.js';
+import { KeyPearsError, type ErrorCode } from '../errors.js';
 import { EMPTY_ROOT, HASH_LENGTH, MAX_PROOF_HASHES } from './merkle.js';
 import {
   ed25519NoteVerifier,
@@ -27,7 +27,7 @@ import {
 } from './note.js';
 import { fromBase64, fromBase64Sized, isIndex, parseDecimal, readU64, toBase64, u64 } from './text.js';
 
-const DEFAULT_CODE = 'kt_proof_invalid';
+const DEFAULT_CODE: ErrorCode = 'kt_proof_invalid';
 
 /** A log's tree head. */
 export interface Checkpoint {
@@ -55,7 +55,7 @@ export function formatCheckpoint(checkpoint: Checkpoint): string {
  *
  * @throws KeyPearsError `code`.
  */
-export function parseCheckpoint(text: string, code = DEFAULT_CODE): Checkpoint {
+export function parseCheckpoint(text: string, code: ErrorCode = DEFAULT_CODE): Checkpoint {
   const lines = typeof text === 'string' && text.endsWith('\n') ? text.slice(0, -1).split('\n') : [];
   if (lines.length !== 3) throw new KeyPearsError(code, 'a checkpoint is three lines: origin, size, root');
   const [origin, sizeText, rootText] = lines;
@@ -83,7 +83,7 @@ export function openCheckpoint(
   note: string,
   logKey: string,
   others: readonly NoteVerifier[] = [],
-  code = DEFAULT_CODE,
+  code: ErrorCode = DEFAULT_CODE,
 ): OpenedCheckpoint {
   const log = ed25519NoteVerifier(logKey, code);
   const opened = openNote(note, [log, ...others], code);
@@ -129,7 +129,7 @@ export function cosignCheckpoint(checkpointText: string, witness: CosignerKey, t
 }
 
 /** A verifier of a witness's cosignatures, from its vkey (type 0x04). */
-export function cosignatureVerifier(vkey: string, code = DEFAULT_CODE): NoteVerifier {
+export function cosignatureVerifier(vkey: string, code: ErrorCode = DEFAULT_CODE): NoteVerifier {
   const key = parseVerifierKey(vkey, 'witness key', code);
   if (key.type !== SIGNATURE_TYPE_COSIGNATURE_V1) throw new KeyPearsError(code, 'witness key must be of type 0x04');
   return {
@@ -188,7 +188,7 @@ export function formatTlogProof(proof: TlogProof): string {
  *
  * @throws KeyPearsError `code`.
  */
-export function parseTlogProof(text: string, code = DEFAULT_CODE): TlogProof {
+export function parseTlogProof(text: string, code: ErrorCode = DEFAULT_CODE): TlogProof {
   if (typeof text !== 'string') throw new KeyPearsError(code, 'a tlog-proof is text');
   const blank = text.indexOf('\n\n');
   if (blank < 0) throw new KeyPearsError(code, 'a tlog-proof needs a blank line before its checkpoint');
@@ -227,7 +227,7 @@ export function formatAddCheckpoint(request: AddCheckpointRequest): string {
 }
 
 /** @throws KeyPearsError `code` (a witness answers a malformed body with 400). */
-export function parseAddCheckpoint(text: string, code = 'invalid_request'): AddCheckpointRequest {
+export function parseAddCheckpoint(text: string, code: ErrorCode = 'invalid_request'): AddCheckpointRequest {
   const blank = typeof text === 'string' ? text.indexOf('\n\n') : -1;
   if (blank < 0) throw new KeyPearsError(code, 'an add-checkpoint body needs a blank line before its checkpoint');
   const head = text.slice(0, blank).split('\n');
@@ -251,7 +251,7 @@ function hashLines(hashes: readonly Uint8Array[]): string[] {
   });
 }
 
-function parseHashLines(lines: readonly string[], field: string, code: string): Uint8Array[] {
+function parseHashLines(lines: readonly string[], field: string, code: ErrorCode): Uint8Array[] {
   if (lines.length > MAX_PROOF_HASHES)
     throw new KeyPearsError(code, `${field} has more than ${MAX_PROOF_HASHES} hashes`);
   return lines.map((line, i) => fromBase64Sized(line, HASH_LENGTH, `${field} line ${i + 1}`, code));

@@ -16,7 +16,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, lengthPrefixed, utf8 } from '../encoding.js';
-import { KeyPearsError } from '../errors.js';
+import { KeyPearsError, type ErrorCode } from '../errors.js';
 import { checkKeyId, requireCanonicalAddress, verifyPrekey, verifyRegistration } from '../keys.js';
 import { isIndex } from './text.js';
 import { VRF_PROOF_LENGTH, vrfProofToHash, vrfProve, vrfVerify } from './vrf.js';
@@ -152,7 +152,7 @@ export function encodeEntry(entry: Entry): Uint8Array {
  *
  * @throws KeyPearsError `code`.
  */
-export function decodeEntry(bytes: Uint8Array, code = 'kt_proof_invalid'): Entry {
+export function decodeEntry(bytes: Uint8Array, code: ErrorCode = 'kt_proof_invalid'): Entry {
   const parts =
     bytes instanceof Uint8Array && bytes.length <= ENTRY_MAX_LENGTH ? splitLengthPrefixed(bytes) : undefined;
   const [context, kindBytes, label, commitment] = parts ?? [];
@@ -215,7 +215,7 @@ export function checkRegistrationRecord(
   kind: Extract<EntryKind, 'register' | 'import'>,
   address: string,
   record: RegistrationRecord,
-  code = 'kt_proof_invalid',
+  code: ErrorCode = 'kt_proof_invalid',
 ): void {
   const { identityKey, identityDhKey, registeredAt, registrationProof, nodeBaseUrl } = record;
   const dh = { kind: 'identity-dh' as const, address, keyId: identityDhKey.id, publicKey: identityDhKey.publicKey };

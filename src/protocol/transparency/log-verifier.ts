@@ -19,7 +19,7 @@
  * one is evidence of a fork whatever the rest of the answer holds.
  */
 import { equalBytes } from '../encoding.js';
-import { isKeyPearsError, KeyPearsError } from '../errors.js';
+import { isKeyPearsError, KeyPearsError, type ApiErrorCode } from '../errors.js';
 import { type Checkpoint, openCheckpoint, type OpenedCheckpoint } from './checkpoint.js';
 import { decodeEntry } from './entry.js';
 import { consistencyRanges, leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
@@ -61,7 +61,7 @@ export const KT_FAILURE_CODES = [
   'kt_log_inconsistent',
   'kt_stale',
   'kt_log_reset',
-] as const;
+] as const satisfies readonly ApiErrorCode[];
 export type KtFailureCode = (typeof KT_FAILURE_CODES)[number];
 
 /** Everything needed to show a third party what went wrong. */

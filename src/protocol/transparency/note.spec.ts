@@ -41,7 +41,7 @@ const C2SP_NOTE =
   'This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n';
 
 /** The seed of a Go note private key: PRIVATE+KEY+name+id+base64(0x01 || seed). */
-const peterSeed = fromBase64(PETER_SKEY.split('+').slice(4).join('+'), 'skey', 'x').subarray(1);
+const peterSeed = fromBase64(PETER_SKEY.split('+').slice(4).join('+'), 'skey', 'invalid_request').subarray(1);
 const peter = ed25519NoteVerifier(PETER_VKEY);
 const enoch = ed25519NoteVerifier(ENOCH_VKEY);
 

@@ -17,7 +17,7 @@ import {
   isValidEd25519PublicKey,
 } from '../crypto.js';
 import { concatBytes, utf8 } from '../encoding.js';
-import { KeyPearsError } from '../errors.js';
+import { KeyPearsError, type ErrorCode } from '../errors.js';
 import { fromBase64, hex32, toBase64 } from './text.js';
 
 /** Notes larger than this (UTF-8 bytes) are refused: 32 Ed25519 lines and a long text fit easily. */
@@ -32,7 +32,7 @@ export const SIGNATURE_TYPE_ED25519 = 0x01;
 export const SIGNATURE_TYPE_COSIGNATURE_V1 = 0x04;
 
 /** The code a failing note is reported with unless the caller names another. */
-const DEFAULT_CODE = 'kt_proof_invalid';
+const DEFAULT_CODE: ErrorCode = 'kt_proof_invalid';
 
 const SIGNATURE_PREFIX = '\u2014 ';
 // Unicode White_Space is exactly the set Go's unicode.IsSpace, which the reference note code uses, refuses.
@@ -87,7 +87,7 @@ function hasControlCharacter(text: string): boolean {
   return false;
 }
 
-const malformed = (code: string, why: string): KeyPearsError =>
+const malformed = (code: ErrorCode, why: string): KeyPearsError =>
   new KeyPearsError(code, `signed note is malformed: ${why}`, { reason: 'malformed' });
 
 /** Key names: non-empty, no Unicode space, no `+`, no control character. */
@@ -106,7 +106,7 @@ export function noteKeyId(name: string, type: number, publicKey: Uint8Array): nu
  *
  * @throws KeyPearsError `code` (details.reason `malformed`).
  */
-export function parseNote(note: string, code = DEFAULT_CODE): ParsedNote {
+export function parseNote(note: string, code: ErrorCode = DEFAULT_CODE): ParsedNote {
   if (typeof note !== 'string') throw malformed(code, 'not a string');
   if (note.length > NOTE_MAX_BYTES || utf8(note).length > NOTE_MAX_BYTES) {
     throw malformed(code, `larger than ${NOTE_MAX_BYTES} bytes`);
@@ -123,7 +123,7 @@ export function parseNote(note: string, code = DEFAULT_CODE): ParsedNote {
   return { text, signatures: lines.map((line) => parseSignatureLine(line, code)) };
 }
 
-function parseSignatureLine(line: string, code: string): NoteSignature {
+function parseSignatureLine(line: string, code: ErrorCode): NoteSignature {
   if (!line.startsWith(SIGNATURE_PREFIX)) throw malformed(code, 'a signature line must start with an em dash');
   const rest = line.slice(SIGNATURE_PREFIX.length);
   const space = rest.indexOf(' ');
@@ -170,7 +170,7 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
 }
 
 /** The same note with more signature lines appended (for instance a witness's cosignature). */
-export function addSignatureLines(note: string, lines: readonly string[], code = DEFAULT_CODE): string {
+export function addSignatureLines(note: string, lines: readonly string[], code: ErrorCode = DEFAULT_CODE): string {
   parseNote(note, code);
   const result = `${note}${lines.map((l) => `${l}\n`).join('')}`;
   parseNote(result, code);
@@ -193,7 +193,7 @@ export interface OpenedNote {
  *   signature fails) or `unverified` (no known key signed); `invalid_argument` when two
  *   verifiers share a name and key ID.
  */
-export function openNote(note: string, verifiers: readonly NoteVerifier[], code = DEFAULT_CODE): OpenedNote {
+export function openNote(note: string, verifiers: readonly NoteVerifier[], code: ErrorCode = DEFAULT_CODE): OpenedNote {
   const parsed = parseNote(note, code);
   const byKey = new Map<string, NoteVerifier>();
   for (const v of verifiers) {
@@ -235,7 +235,7 @@ export function openNote(note: string, verifiers: readonly NoteVerifier[], code 
  *
  * @throws KeyPearsError `code`, naming `field`.
  */
-export function parseVerifierKey(vkey: string, field = 'verifier key', code = DEFAULT_CODE): VerifierKey {
+export function parseVerifierKey(vkey: string, field = 'verifier key', code: ErrorCode = DEFAULT_CODE): VerifierKey {
   const cached = typeof vkey === 'string' ? parsedKeys.get(vkey) : undefined;
   if (cached) return { ...cached, publicKey: cached.publicKey.slice() };
   const parsed = parseVerifierKeyUncached(vkey, field, code);
@@ -252,7 +252,7 @@ export function parseVerifierKey(vkey: string, field = 'verifier key', code = DE
 const parsedKeys = new Map<string, VerifierKey>();
 const PARSED_KEYS_MAX = 1024;
 
-function parseVerifierKeyUncached(vkey: string, field: string, code: string): VerifierKey {
+function parseVerifierKeyUncached(vkey: string, field: string, code: ErrorCode): VerifierKey {
   if (typeof vkey !== 'string' || vkey.length > VKEY_MAX_LENGTH) throw new KeyPearsError(code, `${field} is malformed`);
   const first = vkey.indexOf('+');
   const second = vkey.indexOf('+', first + 1);
@@ -284,7 +284,7 @@ export function formatVerifierKey(name: string, type: number, publicKey: Uint8Ar
 }
 
 /** A verifier for Ed25519 note signatures (type 0x01). */
-export function ed25519NoteVerifier(vkey: string, code = DEFAULT_CODE): NoteVerifier {
+export function ed25519NoteVerifier(vkey: string, code: ErrorCode = DEFAULT_CODE): NoteVerifier {
   const key = parseVerifierKey(vkey, 'log key', code);
   if (key.type !== SIGNATURE_TYPE_ED25519) throw new KeyPearsError(code, 'log key must be of type 0x01 (Ed25519)');
   return {

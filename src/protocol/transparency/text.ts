@@ -4,7 +4,7 @@
  * UTF-8. Written without Buffer so that the transparency core also runs in a browser; every
  * decoder refuses what a canonical encoder would not have produced.
  */
-import { KeyPearsError } from '../errors.js';
+import { KeyPearsError, type ErrorCode } from '../errors.js';
 
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const DECIMAL_RE = /^(?:0|[1-9][0-9]{0,15})$/;
@@ -25,7 +25,7 @@ export function toBase64(bytes: Uint8Array): string {
  *
  * @throws KeyPearsError `code`, naming `field`.
  */
-export function fromBase64(text: string, field: string, code: string): Uint8Array {
+export function fromBase64(text: string, field: string, code: ErrorCode): Uint8Array {
   if (typeof text !== 'string' || !BASE64_RE.test(text)) {
     throw new KeyPearsError(code, `${field} must be standard base64 with padding`);
   }
@@ -37,7 +37,7 @@ export function fromBase64(text: string, field: string, code: string): Uint8Arra
 }
 
 /** Like fromBase64, and checks the decoded length. */
-export function fromBase64Sized(text: string, length: number, field: string, code: string): Uint8Array {
+export function fromBase64Sized(text: string, length: number, field: string, code: ErrorCode): Uint8Array {
   const bytes = fromBase64(text, field, code);
   if (bytes.length !== length) throw new KeyPearsError(code, `${field} must be ${length} bytes, got ${bytes.length}`);
   return bytes;
@@ -49,7 +49,7 @@ export function fromBase64Sized(text: string, length: number, field: string, cod
  *
  * @throws KeyPearsError `code`, naming `field`.
  */
-export function parseDecimal(text: string, field: string, code: string): number {
+export function parseDecimal(text: string, field: string, code: ErrorCode): number {
   const value = DECIMAL_RE.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(value)) {
     throw new KeyPearsError(code, `${field} must be a decimal integer from 0 to 2^53 - 1 without leading zeros`);
@@ -81,7 +81,7 @@ export function readU64(bytes: Uint8Array, offset: number): number | undefined {
 }
 
 /** Decodes UTF-8, refusing invalid sequences (a byte-order mark is kept as a character). */
-export function decodeUtf8(bytes: Uint8Array, field: string, code: string): string {
+export function decodeUtf8(bytes: Uint8Array, field: string, code: ErrorCode): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
