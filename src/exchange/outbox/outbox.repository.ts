@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../../database/prisma.service.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { FederationMessageSchema, type FederationMessage } from '../../protocol/exchange-api.js';
+import { describeZodError } from '../../protocol/wire.js';
 
 /** Kinds of outbox message, one per federation message type. */
 export type OutboxKind = FederationMessage['type'];
@@ -52,7 +53,7 @@ interface DueRow {
 function readPayload(payload: unknown): Pick<DueMessage, 'payload' | 'unreadable'> {
   const parsed = FederationMessageSchema.safeParse(payload);
   if (parsed.success) return { payload: parsed.data };
-  return { payload: null, unreadable: `the stored message does not parse: ${parsed.error.issues[0]?.message}` };
+  return { payload: null, unreadable: `the stored message does not parse: ${describeZodError(parsed.error)}` };
 }
 
 /**
