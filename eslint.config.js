@@ -138,13 +138,7 @@ export default tseslint.config(
     ignores: ['src/database/**', 'src/**/*.repository.ts', 'src/**/*.spec.ts'],
     rules: { 'no-restricted-imports': restrict(databaseImports()) },
   },
-  {
-    // Waiting for their modules' own clean-up: the exchange signals' LISTEN/NOTIFY connection
-    // is to move next to the pool in src/database, and the keys service is to see a domain
-    // account type instead of Prisma's row.
-    files: ['src/exchange/exchange-signals.ts', 'src/keys/keys.service.ts'],
-    rules: { 'no-restricted-imports': 'off' },
-  },
+
   ...LAYERS.map((layer) => ({
     files: [`src/${layer.folder}/**/*.ts`],
     rules: { 'no-restricted-imports': restrict(layerImports(layer)) },

@@ -24,7 +24,7 @@ const LOOKUP_SQL = `SELECT id, address, domain, identity_key, identity_dh_key_id
   pq_last_resort_id, pq_last_resort, pq_last_resort_signature, created_at
   FROM account WHERE address = $1 LIMIT 1`;
 
-/** The node's claim statement (src/keys/prekey.repository.ts), character for character. */
+/** The node's claim statement (src/directory/prekey.repository.ts), character for character. */
 const CLAIM_SQL = `WITH target AS (
     SELECT id, address, domain, identity_key, identity_dh_key_id, identity_dh_key,
   identity_dh_signature, signed_prekey_id, signed_prekey, signed_prekey_signature, signed_prekey_at,

@@ -1,16 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AccountsModule } from './accounts/accounts.module.js';
 import type { Clock } from './common/clock.js';
 import { ClockModule } from './common/clock.module.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import type { DatabaseConnection } from './database/database-connection.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DirectoryModule } from './directory/directory.module.js';
 import { DiscoveryModule } from './discovery/discovery.module.js';
 import { ExchangeModule } from './exchange/exchange.module.js';
 import { HashModule } from './hash/hash.module.js';
 import { HealthModule } from './health/health.module.js';
-import { IdentityModule } from './identity/identity.module.js';
-import { KeysModule } from './keys/keys.module.js';
 import { NodeKeysModule } from './node-keys/node-keys.module.js';
 import { WellKnownModule } from './well-known/well-known.module.js';
 
@@ -25,8 +25,8 @@ export class AppModule {
         DatabaseModule.forRoot(connection),
         HashModule,
         HealthModule,
-        IdentityModule,
-        KeysModule,
+        AccountsModule,
+        DirectoryModule,
         NodeKeysModule,
         WellKnownModule,
         DiscoveryModule,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import http from 'node:http';
 import { createNode, type RunningNode } from '../src/app.setup.js';
 import { PrismaService } from '../src/database/prisma.service.js';
-import { ExchangeSignals } from '../src/exchange/exchange-signals.js';
+import { ExchangeWaiters } from '../src/exchange/exchange-waiters.js';
 import { signRequest } from '../src/protocol/http-signature.js';
 import { NodeClient } from '../src/sdk/client.js';
 import { acceptExchange, startExchange, waitForExchange } from '../src/sdk/exchange.js';
@@ -32,9 +32,9 @@ afterAll(async () => {
   await t?.destroy();
 });
 
-/** Resolves once `n` requests wait on the node's signals. */
-const waitersOn = (signals: ExchangeSignals, n: number) =>
-  eventually(async () => (signals.waiting >= n ? true : undefined), 10_000, `${n} waiting request(s)`);
+/** Resolves once `n` requests wait on the node. */
+const waitersOn = (waiters: ExchangeWaiters, n: number) =>
+  eventually(async () => (waiters.waiting >= n ? true : undefined), 10_000, `${n} waiting request(s)`);
 
 /** Empties Bob's inbox, so that a long poll of it has something to wait for. */
 async function drainInbox(): Promise<void> {
@@ -57,22 +57,22 @@ const signedGet = (path: string): Promise<Response> => fetch(`${t.url}${path}`, 
 describe('long polling', () => {
   it('answers a waiting inbox request when an exchange arrives', async () => {
     await drainInbox();
-    const signals = t.node.app.get(ExchangeSignals);
+    const waiters = t.node.app.get(ExchangeWaiters);
     const inbox = bob.client.inbox({ waitSeconds: 30 });
-    await waitersOn(signals, 1);
+    await waitersOn(waiters, 1);
     const started = await startExchange(alice.ctx, 'bob@a.test');
     const { exchanges } = await inbox;
     expect(exchanges.map((e) => e.id)).toEqual([started.id]);
-    expect(signals.waiting).toBe(0);
+    expect(waiters.waiting).toBe(0);
   });
 
   it("answers a waiting exchange request when its status changes, and the SDK's wait follows it", async () => {
     const started = await startExchange(alice.ctx, 'bob@a.test');
     expect(started.status).toBe('delivered');
-    const signals = t.node.app.get(ExchangeSignals);
+    const waiters = t.node.app.get(ExchangeWaiters);
     const view = alice.client.getExchange(started.id, { waitSeconds: 30, status: 'delivered' });
     const followed = waitForExchange(alice.ctx, started.id, { timeoutMs: 60_000, pollSeconds: 30 });
-    await waitersOn(signals, 2);
+    await waitersOn(waiters, 2);
     await acceptExchange(bob.ctx, started.id);
     expect((await view).status).toBe('confirmed');
     expect((await followed).status).toBe('confirmed');
@@ -107,16 +107,16 @@ describe('long polling', () => {
 
   it('stops waiting when the client goes away', async () => {
     await drainInbox();
-    const signals = t.node.app.get(ExchangeSignals);
+    const waiters = t.node.app.get(ExchangeWaiters);
     // A plain connection that the client closes mid-request, as a client that goes away does.
     const path = '/api/v1/exchanges/inbox?wait=30';
     const request = http.request(`${t.url}${path}`, { headers: signedBy(path), agent: false });
     const closed = new Promise<void>((resolve) => request.on('error', () => resolve()));
     request.end();
-    await waitersOn(signals, 1);
+    await waitersOn(waiters, 1);
     request.destroy(new Error('client gone'));
     await closed;
-    await eventually(async () => (signals.waiting === 0 ? true : undefined), 10_000, 'the wait to end');
+    await eventually(async () => (waiters.waiting === 0 ? true : undefined), 10_000, 'the wait to end');
   });
 });
 
@@ -135,11 +135,11 @@ describe('long polling across replicas', () => {
     await drainInbox();
     const bobId = (await t.node.app.get(PrismaService).account.findUniqueOrThrow({ where: { address: 'bob@a.test' } }))
       .id;
-    const signals = replica!.app.get(ExchangeSignals);
-    const woken = jest.spyOn(signals as unknown as { wake(accountId: string): void }, 'wake');
+    const waiters = replica!.app.get(ExchangeWaiters);
+    const woken = jest.spyOn(waiters as unknown as { wake(accountId: string): void }, 'wake');
     try {
       const inbox = viaReplica().inbox({ waitSeconds: 30 });
-      await waitersOn(signals, 1);
+      await waitersOn(waiters, 1);
       const started = await startExchange(alice.ctx, 'bob@a.test');
       expect((await inbox).exchanges.map((e) => e.id)).toEqual([started.id]);
       expect(woken).toHaveBeenCalledWith(bobId);

@@ -3,10 +3,10 @@
  * to a domain, and only their hash stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { InviteRepository } from '../src/accounts/invite.repository.js';
 import { runAdmin } from '../src/admin/admin-program.js';
 import { PrismaService } from '../src/database/prisma.service.js';
-import { InviteRepository } from '../src/identity/invite.repository.js';
-import { inviteTokenHash, InviteService } from '../src/identity/invite.service.js';
+import { inviteTokenHash, InviteService } from '../src/accounts/invite.service.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
 import { MovableClock } from './support/movable-clock.js';
 import { startTestNode, type TestNode } from './support/test-node.js';

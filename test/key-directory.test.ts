@@ -7,12 +7,13 @@ import type pg from 'pg';
 import { DATABASE_CONNECTION, type DatabaseConnection } from '../src/database/database-connection.js';
 import { PG_ADMISSION_POOL, PG_POOL } from '../src/database/pg-pool.js';
 import { PrismaService } from '../src/database/prisma.service.js';
+import { DirectoryService } from '../src/directory/directory.service.js';
 import { ed25519Keygen, mlkem768Keygen, x25519Keygen } from '../src/protocol/crypto.js';
 import { toB64u, utf8 } from '../src/protocol/encoding.js';
 import { signRequest } from '../src/protocol/http-signature.js';
+import { parseAddress } from '../src/protocol/address.js';
 import { signPrekey, type PrekeyKind } from '../src/protocol/keys.js';
 import { decodeBundle, decodePublicIdentity, type PublicKeyRecord } from '../src/protocol/wire.js';
-import { KeysService } from '../src/keys/keys.service.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
 import { expectErrorResponse } from './support/expect-error.js';
 import { MovableClock } from './support/movable-clock.js';
@@ -331,10 +332,10 @@ describe('claim', () => {
   });
 
   it('is the service federation uses', async () => {
-    const keys = t.node.app.get(KeysService);
-    const identity = await keys.lookupPublicIdentity('dave@a.example');
+    const keys = t.node.app.get(DirectoryService);
+    const identity = await keys.lookupPublicIdentity(parseAddress('dave@a.example'));
     expect(identity.address).toBe('dave@a.example');
-    const bundle = await keys.claimBundle('dave@a.example', {
+    const bundle = await keys.claimBundle(parseAddress('dave@a.example'), {
       address: 'remote@elsewhere.example',
       source: 'node:elsewhere',
     });

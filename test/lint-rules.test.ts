@@ -26,7 +26,7 @@ describe('lint: the protocol core stays framework-free', () => {
     ['Prisma', "import { PrismaClient } from '@prisma/client';"],
     ['pg', "import pg from 'pg';"],
     ['the generated Prisma client', "import type { Account } from '../generated/prisma/client.js';"],
-    ['a server module', "import { KeysService } from '../keys/keys.service.js';"],
+    ['a server module', "import { DirectoryService } from '../directory/directory.service.js';"],
     ['the server configuration', "import { loadConfig } from '../config/config.js';"],
     ['a layer above it', "import { NodeClient } from '../sdk/client.js';"],
   ])('refuses %s in src/protocol', async (_, source) => {
@@ -61,7 +61,7 @@ describe('lint: only repositories and src/database talk to the database', () => 
     ['the pg pool', "import { PG_POOL } from '../database/pg-pool.js';"],
     ['a Prisma row type', "import type { Account } from '../generated/prisma/client.js';"],
   ])('refuses %s in a controller and in a service', async (_, source) => {
-    for (const file of ['src/keys/probe.controller.ts', 'src/keys/probe.service.ts']) {
+    for (const file of ['src/directory/probe.controller.ts', 'src/directory/probe.service.ts']) {
       const messages = await refusals(file, `${source}\nexport {};\n`);
       expect({ file, messages }).toEqual({ file, messages: [expect.stringMatching(/ Only \*\.repository\.ts files/)] });
     }
@@ -71,9 +71,9 @@ describe('lint: only repositories and src/database talk to the database', () => 
     const source =
       "import pg from 'pg';\nimport { PrismaService } from '../database/prisma.service.js';\nexport { pg, PrismaService };\n";
     for (const file of [
-      'src/keys/probe.repository.ts',
+      'src/directory/probe.repository.ts',
       'src/database/probe.ts',
-      'src/keys/probe.spec.ts',
+      'src/directory/probe.spec.ts',
       'test/probe.test.ts',
     ]) {
       expect({ file, messages: await refusals(file, source) }).toEqual({ file, messages: [] });

@@ -1,11 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module.js';
 import type { Clock } from '../common/clock.js';
 import { ClockModule } from '../common/clock.module.js';
 import type { AppConfig } from '../config/config.js';
 import { ConfigModule } from '../config/config.module.js';
 import type { DatabaseConnection } from '../database/database-connection.js';
 import { DatabaseModule } from '../database/database.module.js';
-import { IdentityModule } from '../identity/identity.module.js';
 import { NodeKeysModule } from '../node-keys/node-keys.module.js';
 
 /** The services operator commands use, without the HTTP server. */
@@ -18,7 +18,7 @@ export class AdminModule {
         ConfigModule.forRoot(config),
         ClockModule.forRoot(clock),
         DatabaseModule.forRoot(connection),
-        IdentityModule,
+        AccountsModule,
         NodeKeysModule,
       ],
     };

@@ -1,6 +1,6 @@
 /** `admin invite create --domain D [--ttl 7d] [--json]`: mint a single-use registration invite. */
 import { Command, InvalidArgumentError } from 'commander';
-import { InviteService, MAX_INVITE_TTL_SECONDS } from '../identity/invite.service.js';
+import { InviteService, MAX_INVITE_TTL_SECONDS } from '../accounts/invite.service.js';
 import { withAdminContext, type AdminIo } from './admin-context.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { AccountKey } from '../identity/account.repository.js';
+import type { AccountKey } from '../accounts/account.repository.js';
 
 /** The local account whose identity key signed the request. */
 export type AuthenticatedAccount = AccountKey;

@@ -11,10 +11,10 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { AccountRepository, type AccountKey } from '../accounts/account.repository.js';
 import { Clock } from '../common/clock.js';
 import { ExpiringCache } from '../common/expiring-cache.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { AccountRepository, type AccountKey } from '../identity/account.repository.js';
 import { isValidAddress, parseAddress } from '../protocol/address.js';
 import { ADMISSION_LIMITS, type AdmissionLimitsOf } from './admission-limits.js';
 import { attachAccount } from './authenticated-account.js';

@@ -2,7 +2,7 @@
  * Request validation and OpenAPI documentation from one zod schema: the wire schemas of
  * src/protocol are the single source of truth for both.
  */
-import { applyDecorators, PipeTransform } from '@nestjs/common';
+import { applyDecorators, type ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
 import { describeZodError, parseWire } from '../protocol/wire.js';
@@ -14,10 +14,15 @@ export const formatZodError = (error: z.ZodError, where = 'body'): string => des
 export const parseWith = <T extends z.ZodType>(schema: T, value: unknown, where = 'body'): z.output<T> =>
   parseWire(schema, value, 'invalid_request', where);
 
+/** Validates a body, query or route parameter (named so in the error) with `schema`. */
 export class ZodPipe<T extends z.ZodType> implements PipeTransform<unknown, z.output<T>> {
   constructor(private readonly schema: T) {}
-  transform(value: unknown): z.output<T> {
-    return parseWith(this.schema, value);
+  transform(value: unknown, metadata?: ArgumentMetadata): z.output<T> {
+    return parseWith(
+      this.schema,
+      value,
+      metadata?.type === 'query' || metadata?.type === 'param' ? metadata.type : 'body',
+    );
   }
 }
 

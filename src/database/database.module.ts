@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { DATABASE_CONNECTION, type DatabaseConnection } from './database-connection.js';
 import { createAdmissionPool, createPgPool, PG_ADMISSION_POOL, PG_POOL } from './pg-pool.js';
 import { PrismaService } from './prisma.service.js';
+import { DatabasePubSub } from './pubsub.js';
 
 @Global()
 @Module({})
@@ -14,8 +15,9 @@ export class DatabaseModule {
         { provide: PG_POOL, useFactory: createPgPool, inject: [DATABASE_CONNECTION] },
         { provide: PG_ADMISSION_POOL, useFactory: createAdmissionPool, inject: [DATABASE_CONNECTION, PG_POOL] },
         PrismaService,
+        DatabasePubSub,
       ],
-      exports: [PrismaService, PG_POOL, PG_ADMISSION_POOL, DATABASE_CONNECTION],
+      exports: [PrismaService, DatabasePubSub, PG_POOL, PG_ADMISSION_POOL, DATABASE_CONNECTION],
     };
   }
 }

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { PG_POOL } from '../database/pg-pool.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { Prisma } from '../generated/prisma/client.js';
+import type { DiscoveryMethod } from '../net/domain-discovery.js';
 import type { NodeDocument } from '../protocol/discovery.js';
 
 export type CacheStatus = 'found' | 'none' | 'error';
@@ -11,7 +12,7 @@ export interface CachedDiscovery {
   domain: string;
   status: CacheStatus;
   nodeUrl: string | null;
-  method: string | null;
+  method: DiscoveryMethod | null;
   document: NodeDocument | null;
   fetchedAt: Date;
   expiresAt: Date;
@@ -46,7 +47,7 @@ export class DiscoveryCacheRepository {
     domain: string,
     entry: {
       nodeUrl: string;
-      method: string;
+      method: DiscoveryMethod;
       document: NodeDocument;
       fetchedAt: Date;
       expiresAt: Date;

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
-import { KeysModule } from '../keys/keys.module.js';
+import { DirectoryModule } from '../directory/directory.module.js';
 import { DiscoveryCacheRepository } from './discovery-cache.repository.js';
 import { createDiscoveryClient, DISCOVERY_CLIENT } from './discovery.client.js';
 import { DiscoveryService } from './discovery.service.js';
@@ -10,7 +10,7 @@ import { ResolveController } from './resolve.controller.js';
 import { ResolveService } from './resolve.service.js';
 
 @Module({
-  imports: [KeysModule, RateLimitModule],
+  imports: [DirectoryModule, RateLimitModule],
   controllers: [ResolveController],
   providers: [
     DiscoveryService,

@@ -54,11 +54,6 @@ function cachedError(entry: CachedDiscovery): KeyPearsError {
   return new KeyPearsError('discovery_unavailable', `discovery of ${entry.domain} failed`);
 }
 
-/**
- * Which node serves a domain, with the PostgreSQL cache of docs/discovery.md §4: positive answers for
- * their TTL (60 s to 24 h), negative ones for 5 minutes, the previous answer for up to 24 h
- * when a refresh fails, and a rate-limited refetch of a node's keys after a rotation.
- */
 export interface ResolveDomainOptions {
   /**
    * Called before a lookup that will go to the network (not for cached answers or lookups
@@ -67,6 +62,11 @@ export interface ResolveDomainOptions {
   beforeNetwork?: () => Promise<void>;
 }
 
+/**
+ * Which node serves a domain, with the PostgreSQL cache of docs/discovery.md §4: positive
+ * answers for their TTL (60 s to 24 h), negative ones for 5 minutes, the previous answer for up
+ * to 24 h when a refresh fails, and a rate-limited refetch of a node's keys after a rotation.
+ */
 @Injectable()
 export class DiscoveryService {
   private readonly logger = new Logger(DiscoveryService.name);
@@ -135,7 +135,7 @@ export class DiscoveryService {
       domain: entry.domain,
       nodeUrl: entry.nodeUrl!,
       document: entry.document!,
-      method: entry.method as DiscoveryMethod,
+      method: entry.method!,
       cached: true,
       stale: entry.lastError !== null,
       fetchedAt: entry.fetchedAt,

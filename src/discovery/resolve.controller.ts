@@ -1,6 +1,8 @@
 import { Controller, Get, Ip, Param } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ParsePipe } from '../common/parse.pipe.js';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
+import { parseAddress, type Address } from '../protocol/address.js';
 import { ResolveResponseSchema, ResolveService, type ResolveResponse } from './resolve.service.js';
 
 @ApiTags('discovery')
@@ -15,10 +17,13 @@ export class ResolveController {
       '404 no_node_for_domain: the domain has no KeyPears node; 503 discovery_unavailable: the lookup failed; ' +
       '502: the domain is misconfigured or points somewhere refused (see docs/discovery.md).',
   })
-  @ApiParam({ name: 'address', example: 'bob@example.com' })
+  @ApiParam({ name: 'address', type: String, example: 'bob@example.com' })
   @ApiZodResponse(200, ResolveResponseSchema)
   @ApiErrors(400, 404, 429, 502, 503, 504)
-  resolve(@Param('address') address: string, @Ip() source: string): Promise<ResolveResponse> {
+  resolve(
+    @Param('address', new ParsePipe(parseAddress)) address: Address,
+    @Ip() source: string,
+  ): Promise<ResolveResponse> {
     return this.resolver.resolve(address, source);
   }
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Clock } from '../common/clock.js';
 import type { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
+import type { DirectoryService } from '../directory/directory.service.js';
+import { parseAddress } from '../protocol/address.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import type { AppConfig } from '../config/config.js';
-import type { KeysService } from '../keys/keys.service.js';
 import type { PublicIdentity } from '../protocol/wire.js';
 import type { DiscoveryClient } from './discovery.client.js';
 import type { DiscoveryService, ResolvedDomain } from './discovery.service.js';
@@ -36,7 +37,7 @@ function resolver(maxAgeSeconds: number | undefined, limit = 1000) {
   } as unknown as RateLimitService;
   const service = new ResolveService(
     discovery,
-    {} as KeysService,
+    {} as DirectoryService,
     new RemoteIdentityCache(clock as unknown as Clock),
     client,
     rateLimits,
@@ -48,44 +49,46 @@ function resolver(maxAgeSeconds: number | undefined, limit = 1000) {
 describe('ResolveService, remote addresses', () => {
   it('serves a verified identity from memory within its max-age, and refetches after it', async () => {
     const { clock, fetches, service } = resolver(30);
-    expect((await service.resolve('Bob@b.example', SOURCE)).identity).toBe(identity);
+    expect((await service.resolve(parseAddress('Bob@b.example'), SOURCE)).identity).toBe(identity);
     clock.ms += 29_000;
-    expect((await service.resolve('bob@b.example', SOURCE)).identity).toBe(identity);
+    expect((await service.resolve(parseAddress('bob@b.example'), SOURCE)).identity).toBe(identity);
     expect(fetches).toEqual([`${NODE_URL} bob@b.example`]);
     clock.ms += 1_000;
-    await service.resolve('bob@b.example', SOURCE);
+    await service.resolve(parseAddress('bob@b.example'), SOURCE);
     expect(fetches).toHaveLength(2);
   });
 
   it('caps the lifetime at 60 s, defaults to 30 s, and does not cache max-age=0', async () => {
     const capped = resolver(3600);
-    await capped.service.resolve('bob@b.example', SOURCE);
+    await capped.service.resolve(parseAddress('bob@b.example'), SOURCE);
     capped.clock.ms += 60_000;
-    await capped.service.resolve('bob@b.example', SOURCE);
+    await capped.service.resolve(parseAddress('bob@b.example'), SOURCE);
     expect(capped.fetches).toHaveLength(2);
 
     const unspecified = resolver(undefined);
-    await unspecified.service.resolve('bob@b.example', SOURCE);
+    await unspecified.service.resolve(parseAddress('bob@b.example'), SOURCE);
     unspecified.clock.ms += 29_999;
-    await unspecified.service.resolve('bob@b.example', SOURCE);
+    await unspecified.service.resolve(parseAddress('bob@b.example'), SOURCE);
     expect(unspecified.fetches).toHaveLength(1);
     unspecified.clock.ms += 1;
-    await unspecified.service.resolve('bob@b.example', SOURCE);
+    await unspecified.service.resolve(parseAddress('bob@b.example'), SOURCE);
     expect(unspecified.fetches).toHaveLength(2);
 
     const uncached = resolver(0);
-    await uncached.service.resolve('bob@b.example', SOURCE);
-    await uncached.service.resolve('bob@b.example', SOURCE);
+    await uncached.service.resolve(parseAddress('bob@b.example'), SOURCE);
+    await uncached.service.resolve(parseAddress('bob@b.example'), SOURCE);
     expect(uncached.fetches).toHaveLength(2);
   });
 
   it('charges remote fetches to the asking address, not cached answers, and stops at the limit', async () => {
     const { fetches, charges, service } = resolver(30, 2);
-    await service.resolve('bob@b.example', SOURCE);
-    await service.resolve('bob@b.example', SOURCE);
+    await service.resolve(parseAddress('bob@b.example'), SOURCE);
+    await service.resolve(parseAddress('bob@b.example'), SOURCE);
     expect(charges).toEqual([`resolve:source:${SOURCE}`]);
-    await service.resolve('carol@b.example', SOURCE);
-    await expect(service.resolve('dave@b.example', SOURCE)).rejects.toMatchObject({ code: 'rate_limited' });
+    await service.resolve(parseAddress('carol@b.example'), SOURCE);
+    await expect(service.resolve(parseAddress('dave@b.example'), SOURCE)).rejects.toMatchObject({
+      code: 'rate_limited',
+    });
     expect(fetches).toEqual([`${NODE_URL} bob@b.example`, `${NODE_URL} carol@b.example`]);
   });
 });

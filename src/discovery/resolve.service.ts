@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { KeysService } from '../keys/keys.service.js';
-import { parseAddress } from '../protocol/address.js';
+import { DirectoryService } from '../directory/directory.service.js';
+import type { Address } from '../protocol/address.js';
 import { PublicIdentitySchema, type PublicIdentity } from '../protocol/wire.js';
 import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
 import { DiscoveryService } from './discovery.service.js';
@@ -27,22 +27,23 @@ export type ResolveResponse = z.infer<typeof ResolveResponseSchema>;
 export class ResolveService {
   constructor(
     private readonly discovery: DiscoveryService,
-    private readonly keys: KeysService,
+    private readonly directory: DirectoryService,
     private readonly remoteIdentities: RemoteIdentityCache,
     @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
     private readonly rateLimits: RateLimitService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async resolve(input: string, source: string): Promise<ResolveResponse> {
-    const { canonical, domain } = parseAddress(input);
+  /** @param source the asking client's IP address, charged for the outbound work a remote address needs. */
+  async resolve(address: Address, source: string): Promise<ResolveResponse> {
+    const { canonical, domain } = address;
     if (this.discovery.isLocalDomain(domain)) {
       return {
         address: canonical,
         node: this.config.publicUrl,
         local: true,
         discovery: { method: 'local', cached: false, stale: false },
-        identity: await this.keys.lookupPublicIdentity(canonical),
+        identity: await this.directory.lookupPublicIdentity(address),
       };
     }
     // Anyone may ask, so outbound work (DNS, node documents, identity fetches) is charged to

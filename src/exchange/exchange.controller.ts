@@ -1,13 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { z } from 'zod';
 import { ApiSignedRequest } from '../auth/api-signed-request.js';
 import { CurrentAccount, type AuthenticatedAccount } from '../auth/authenticated-account.js';
 import { ClientAuthGuard } from '../auth/client-auth.guard.js';
-import { ApiErrors, ApiZodBody, ApiZodResponse, parseWith } from '../common/zod.js';
+import { ApiErrors, ApiZodBody, ApiZodResponse, ZodPipe } from '../common/zod.js';
 import {
-  BlockListSchema,
-  BlockRequestSchema,
   BundleRequestSchema,
   ConfirmExchangeRequestSchema,
   EXCHANGE_STATUSES,
@@ -18,12 +17,16 @@ import {
   InboxResponseSchema,
   MAX_POLL_WAIT_SECONDS,
   StartExchangeRequestSchema,
+  type BundleRequest,
+  type ConfirmExchangeRequest,
   type ExchangeStatusResponse,
   type ExchangeView,
   type InboxResponse,
+  type StartExchangeRequest,
 } from '../protocol/exchange-api.js';
 import { PrekeyBundleSchema, type PrekeyBundle } from '../protocol/wire.js';
-import type { WaitRequest } from './exchange-signals.js';
+import { BundleBrokerService } from './bundle-broker.service.js';
+import type { WaitRequest } from './exchange-waiters.js';
 import { ExchangeService } from './exchange.service.js';
 
 const WAIT_QUERY = {
@@ -46,7 +49,10 @@ function waitOf(seconds: number | undefined, reply: FastifyReply): WaitRequest {
 @Controller('api/v1')
 @UseGuards(ClientAuthGuard)
 export class ExchangeController {
-  constructor(private readonly exchanges: ExchangeService) {}
+  constructor(
+    private readonly exchanges: ExchangeService,
+    private readonly bundles: BundleBrokerService,
+  ) {}
 
   @Post('exchanges/bundle')
   @HttpCode(200)
@@ -57,10 +63,10 @@ export class ExchangeController {
   @ApiErrors(400, 404, 429, 502, 503)
   bundle(
     @CurrentAccount() account: AuthenticatedAccount,
-    @Body() body: unknown,
+    @Body(new ZodPipe(BundleRequestSchema)) { address }: BundleRequest,
     @Ip() ip: string,
   ): Promise<PrekeyBundle> {
-    return this.exchanges.claimBundle(account, body, ip);
+    return this.bundles.claimForUser(account, address, ip);
   }
 
   @Post('exchanges')
@@ -70,8 +76,11 @@ export class ExchangeController {
   @ApiZodBody(StartExchangeRequestSchema)
   @ApiZodResponse(202, ExchangeStatusResponseSchema)
   @ApiErrors(400, 403, 404, 409, 422, 429)
-  start(@CurrentAccount() account: AuthenticatedAccount, @Body() body: unknown): Promise<ExchangeStatusResponse> {
-    return this.exchanges.start(account, body);
+  start(
+    @CurrentAccount() account: AuthenticatedAccount,
+    @Body(new ZodPipe(StartExchangeRequestSchema)) request: StartExchangeRequest,
+  ): Promise<ExchangeStatusResponse> {
+    return this.exchanges.start(account, request);
   }
 
   @Get('exchanges/inbox')
@@ -85,10 +94,9 @@ export class ExchangeController {
   @ApiErrors(400)
   async inbox(
     @CurrentAccount() account: AuthenticatedAccount,
-    @Query() query: unknown,
+    @Query(new ZodPipe(InboxQuerySchema)) { wait }: z.output<typeof InboxQuerySchema>,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<InboxResponse> {
-    const { wait } = parseWith(InboxQuerySchema, query, 'query');
     return { exchanges: await this.exchanges.inbox(account, waitOf(wait, reply)) };
   }
 
@@ -110,10 +118,9 @@ export class ExchangeController {
   get(
     @CurrentAccount() account: AuthenticatedAccount,
     @Param('id') id: string,
-    @Query() query: unknown,
+    @Query(new ZodPipe(ExchangeQuerySchema)) { wait, status }: z.output<typeof ExchangeQuerySchema>,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ExchangeView> {
-    const { wait, status } = parseWith(ExchangeQuerySchema, query, 'query');
     return this.exchanges.get(account, id, waitOf(wait, reply), status);
   }
 
@@ -128,40 +135,8 @@ export class ExchangeController {
   confirm(
     @CurrentAccount() account: AuthenticatedAccount,
     @Param('id') id: string,
-    @Body() body: unknown,
+    @Body(new ZodPipe(ConfirmExchangeRequestSchema)) request: ConfirmExchangeRequest,
   ): Promise<ExchangeStatusResponse> {
-    return this.exchanges.confirm(account, id, body);
-  }
-
-  @Get('blocks')
-  @ApiOperation({ summary: 'Addresses and domains the signer blocks' })
-  @ApiSignedRequest()
-  @ApiZodResponse(200, BlockListSchema)
-  listBlocks(@CurrentAccount() account: AuthenticatedAccount): Promise<{ blocks: string[] }> {
-    return this.exchanges.listBlocks(account);
-  }
-
-  @Post('blocks')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Block an address (alice@a.example) or a whole domain (a.example)' })
-  @ApiSignedRequest()
-  @ApiZodBody(BlockRequestSchema)
-  @ApiZodResponse(200, BlockListSchema)
-  @ApiErrors(400)
-  block(@CurrentAccount() account: AuthenticatedAccount, @Body() body: unknown): Promise<{ blocks: string[] }> {
-    return this.exchanges.block(account, body);
-  }
-
-  @Delete('blocks/:pattern')
-  @ApiOperation({ summary: 'Remove a block' })
-  @ApiParam({ name: 'pattern', description: 'the blocked address or domain' })
-  @ApiSignedRequest()
-  @ApiZodResponse(200, BlockListSchema)
-  @ApiErrors(404)
-  unblock(
-    @CurrentAccount() account: AuthenticatedAccount,
-    @Param('pattern') pattern: string,
-  ): Promise<{ blocks: string[] }> {
-    return this.exchanges.unblock(account, pattern);
+    return this.exchanges.confirm(account, id, request);
   }
 }

@@ -4,24 +4,59 @@ import { PrismaService } from '../database/prisma.service.js';
 import type { Exchange, Prisma } from '../generated/prisma/client.js';
 import type { ExchangeRole, ExchangeStatus } from '../protocol/exchange-api.js';
 import type { ExchangeConfirmation, ExchangeInitiation, PublicIdentity } from '../protocol/wire.js';
-import { OutboxRepository, type NewOutboxMessage } from './outbox.repository.js';
+import { OutboxRepository, type NewOutboxMessage } from './outbox/outbox.repository.js';
 
-export type ExchangeRow = Exchange;
-
-export interface NewExchange {
+/** One side of an exchange, as a local account's node keeps it. */
+export interface StoredExchange {
+  /** The row's own id (an exchange between two users of this node has two rows). */
+  rowId: string;
   exchangeId: string;
   accountId: string;
   role: ExchangeRole;
   peerAddress: string;
+  /** As stored; past `expiresAt`, a `pending` or `delivered` exchange is expired even before the sweep marks it. */
   status: ExchangeStatus;
   initiation: ExchangeInitiation;
-  peerIdentity: PublicIdentity;
+  confirmation: ExchangeConfirmation | null;
+  /** The peer's public identity as verified when stored. */
+  peerIdentity: PublicIdentity | null;
   usedLastResort: boolean;
+  failureReason: string | null;
+  createdAt: Date;
   expiresAt: Date;
-  now: Date;
+  confirmedAt: Date | null;
 }
 
+/** A new row: the exchange as first stored, with the peer's verified identity and the time. */
+export type NewExchange = Pick<
+  StoredExchange,
+  'exchangeId' | 'accountId' | 'role' | 'peerAddress' | 'status' | 'initiation' | 'usedLastResort' | 'expiresAt'
+> & { peerIdentity: PublicIdentity; now: Date };
+
+/** The outbox message that carries a change on, written in the change's transaction. */
+export type CarriedBy = Omit<NewOutboxMessage, 'exchangeRowId' | 'now'>;
+
 const json = (value: unknown): Prisma.InputJsonValue => value as Prisma.InputJsonValue;
+
+/** The JSON columns hold the wire objects the node verified before storing them. */
+function stored(row: Exchange): StoredExchange {
+  return {
+    rowId: row.id,
+    exchangeId: row.exchangeId,
+    accountId: row.accountId,
+    role: row.role as ExchangeRole,
+    peerAddress: row.peerAddress,
+    status: row.status as ExchangeStatus,
+    initiation: row.initiation as unknown as ExchangeInitiation,
+    confirmation: (row.confirmation as unknown as ExchangeConfirmation | null) ?? null,
+    peerIdentity: (row.peerIdentity as unknown as PublicIdentity | null) ?? null,
+    usedLastResort: row.usedLastResort,
+    failureReason: row.failureReason,
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+    confirmedAt: row.confirmedAt,
+  };
+}
 
 /** One side of an exchange per local account; a same-node exchange has two rows. */
 @Injectable()
@@ -31,17 +66,19 @@ export class ExchangeRepository {
     private readonly outbox: OutboxRepository,
   ) {}
 
-  find(accountId: string, exchangeId: string): Promise<ExchangeRow | null> {
-    return this.prisma.exchange.findUnique({ where: { exchangeId_accountId: { exchangeId, accountId } } });
+  async find(accountId: string, exchangeId: string): Promise<StoredExchange | null> {
+    const row = await this.prisma.exchange.findUnique({ where: { exchangeId_accountId: { exchangeId, accountId } } });
+    return row && stored(row);
   }
 
   /** Incoming exchanges waiting for the account's answer, oldest first. */
-  listInbox(accountId: string, now: Date, limit: number): Promise<ExchangeRow[]> {
-    return this.prisma.exchange.findMany({
+  async listInbox(accountId: string, now: Date, limit: number): Promise<StoredExchange[]> {
+    const rows = await this.prisma.exchange.findMany({
       where: { accountId, role: 'responder', status: 'delivered', expiresAt: { gt: now } },
       orderBy: { createdAt: 'asc' },
       take: limit,
     });
+    return rows.map(stored);
   }
 
   /**
@@ -49,7 +86,7 @@ export class ExchangeRepository {
    * transaction. Returns the existing row instead when this account already has this
    * exchange id (a retry, or a redelivery), so that a message stored twice is one exchange.
    */
-  async insert(row: NewExchange, message?: Omit<NewOutboxMessage, 'exchangeRowId'>): Promise<ExchangeRow> {
+  async insert(row: NewExchange, carriedBy?: CarriedBy): Promise<StoredExchange> {
     try {
       return await this.prisma.$transaction(async (tx) => {
         const created = await tx.exchange.create({
@@ -67,8 +104,8 @@ export class ExchangeRepository {
             updatedAt: row.now,
           },
         });
-        if (message) await this.outbox.enqueue(tx, { ...message, exchangeRowId: created.id });
-        return created;
+        if (carriedBy) await this.outbox.enqueue(tx, { ...carriedBy, exchangeRowId: created.id, now: row.now });
+        return stored(created);
       });
     } catch (e) {
       if (!isUniqueViolation(e)) throw e;
@@ -79,39 +116,25 @@ export class ExchangeRepository {
   }
 
   /**
-   * Records a confirmation on a row that is still waiting for one (`pending` or `delivered`),
-   * with the outbox message carrying it on when given, in one transaction. Returns false when
-   * the row was not waiting any more (confirmed, failed or expired meanwhile).
+   * Records a confirmation on a row that is still waiting for one (`pending` or `delivered`,
+   * before its deadline), with the outbox message carrying it on when given, in one
+   * transaction. Returns false when the row was not waiting any more (confirmed, failed or
+   * expired meanwhile).
    */
   async confirm(
-    row: ExchangeRow,
+    row: StoredExchange,
     confirmation: ExchangeConfirmation,
     now: Date,
-    message?: Omit<NewOutboxMessage, 'exchangeRowId'>,
+    carriedBy?: CarriedBy,
   ): Promise<boolean> {
     return this.prisma.$transaction(async (tx) => {
       const { count } = await tx.exchange.updateMany({
-        where: { id: row.id, status: { in: ['pending', 'delivered'] }, expiresAt: { gt: now } },
+        where: { id: row.rowId, status: { in: ['pending', 'delivered'] }, expiresAt: { gt: now } },
         data: { status: 'confirmed', confirmation: json(confirmation), confirmedAt: now, updatedAt: now },
       });
       if (count !== 1) return false;
-      if (message) await this.outbox.enqueue(tx, { ...message, exchangeRowId: row.id });
+      if (carriedBy) await this.outbox.enqueue(tx, { ...carriedBy, exchangeRowId: row.rowId, now });
       return true;
-    });
-  }
-
-  /** Moves an initiator's row from `pending` to `delivered` (same-node delivery). */
-  async markDelivered(rowId: string, now: Date): Promise<void> {
-    await this.prisma.exchange.updateMany({
-      where: { id: rowId, status: 'pending' },
-      data: { status: 'delivered', updatedAt: now },
-    });
-  }
-
-  async markFailed(rowId: string, reason: string, now: Date): Promise<void> {
-    await this.prisma.exchange.updateMany({
-      where: { id: rowId, status: { in: ['pending', 'delivered'] } },
-      data: { status: 'failed', failureReason: reason.slice(0, 500), updatedAt: now },
     });
   }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiSignedRequest } from '../auth/api-signed-request.js';
-import { ApiErrors, ApiZodBody, ApiZodResponse } from '../common/zod.js';
+import { ApiErrors, ApiZodBody, ApiZodResponse, ZodPipe } from '../common/zod.js';
 import { CurrentOrigin, FederationGuard, type FederationOrigin } from '../federation/federation.guard.js';
 import { DESTINATION_HEADER, DOMAIN_HEADER, ORIGIN_HEADER } from '../federation/federation-headers.js';
 import {
@@ -9,11 +9,18 @@ import {
   FederationClaimRequestSchema,
   FederationMessageSchema,
   type FederationAck,
+  type FederationClaimRequest,
+  type FederationMessage,
 } from '../protocol/exchange-api.js';
 import { PrekeyBundleSchema, type PrekeyBundle } from '../protocol/wire.js';
-import { FederationInboundService } from './federation-inbound.service.js';
+import { BundleBrokerService } from './bundle-broker.service.js';
+import { InboundExchangeService } from './inbound-exchange.service.js';
 
-/** Node-to-node endpoints: every request is signed by the sending node (docs/protocol.md, "Federation"). */
+/**
+ * Node-to-node endpoints (docs/protocol.md, "Federation"): every request is signed by the
+ * sending node and admitted by FederationGuard; its body is parsed here, once, against the
+ * federation schemas, and the services decide what the sending node may do.
+ */
 @ApiTags('federation')
 @Controller('api/v1/federation')
 @UseGuards(FederationGuard)
@@ -23,7 +30,10 @@ import { FederationInboundService } from './federation-inbound.service.js';
 @ApiHeader({ name: DOMAIN_HEADER, required: true, description: 'the domain the sending node acts for (signed)' })
 @ApiErrors(401, 403)
 export class FederationController {
-  constructor(private readonly inbound: FederationInboundService) {}
+  constructor(
+    private readonly bundles: BundleBrokerService,
+    private readonly inbound: InboundExchangeService,
+  ) {}
 
   @Post('claim')
   @HttpCode(200)
@@ -31,8 +41,11 @@ export class FederationController {
   @ApiZodBody(FederationClaimRequestSchema)
   @ApiZodResponse(200, PrekeyBundleSchema)
   @ApiErrors(400, 404, 429)
-  claim(@CurrentOrigin() origin: FederationOrigin, @Body() body: unknown): Promise<PrekeyBundle> {
-    return this.inbound.claim(origin, body);
+  claim(
+    @CurrentOrigin() origin: FederationOrigin,
+    @Body(new ZodPipe(FederationClaimRequestSchema)) request: FederationClaimRequest,
+  ): Promise<PrekeyBundle> {
+    return this.bundles.claimForNode(origin, request);
   }
 
   @Post('messages')
@@ -41,7 +54,10 @@ export class FederationController {
   @ApiZodBody(FederationMessageSchema)
   @ApiZodResponse(202, FederationAckSchema)
   @ApiErrors(400, 404, 409, 422, 429)
-  deliver(@CurrentOrigin() origin: FederationOrigin, @Body() body: unknown): Promise<FederationAck> {
-    return this.inbound.deliver(origin, body);
+  deliver(
+    @CurrentOrigin() origin: FederationOrigin,
+    @Body(new ZodPipe(FederationMessageSchema)) message: FederationMessage,
+  ): Promise<FederationAck> {
+    return this.inbound.receive(message, origin);
   }
 }

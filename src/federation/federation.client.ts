@@ -1,5 +1,5 @@
 /**
- * Signed requests to other nodes (docs/protocol.md §9). Each request is signed with this node's current
+ * Signed requests to other nodes (docs/protocol.md §9.1). Each request is signed with this node's current
  * key (RFC 9421, src/protocol/http-signature.ts) and covers the method, the target URI, the
  * body digest, the origin and destination nodes, the domain the request acts for, its
  * creation time, a short expiry and a nonce. It goes out through the SSRF-safe fetcher, to

@@ -7,7 +7,8 @@
  * - it is signed by a key that node publishes (its document is refetched once, rate-limited,
  *   for an unknown key id), within its validity window and the allowed clock skew;
  * - its nonce was never seen before (kept in PostgreSQL, shared by replicas).
- * The controller then checks that every address the message speaks for is in that domain.
+ * The services then check that every address the request speaks for is in that domain
+ * (BundleBrokerService.claimForNode, InboundExchangeService).
  */
 import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';

@@ -34,9 +34,8 @@ const published = (k: StoredNodeKey): NodeKey => ({
 });
 
 /**
- * The node's Ed25519 signing keys (docs/discovery.md §1): created on first start, kept in the database
- * (shared by replicas), rotated by the operator with an overlap during which the old key
- * is still published.
+ * The node's Ed25519 signing keys (docs/discovery.md §1, docs/operators.md "The node signing key"): created on first start, kept in the database (shared by replicas),
+ * rotated by the operator with an overlap during which the old key is still published.
  */
 @Injectable()
 export class NodeKeysService implements OnModuleInit {
@@ -65,13 +64,12 @@ export class NodeKeysService implements OnModuleInit {
 
   /** Unexpired keys, newest first (cached for 30 s: a rotation elsewhere shows up within that). */
   private async keys(): Promise<StoredNodeKey[]> {
-    const now = Date.now();
-    if (this.cache && now - this.cache.at < KEY_CACHE_MS) {
-      const at = this.clock.now();
-      return this.cache.keys.filter((k) => k.notAfter === null || k.notAfter > at);
+    const now = this.clock.now();
+    if (this.cache && now.getTime() - this.cache.at < KEY_CACHE_MS) {
+      return this.cache.keys.filter((k) => k.notAfter === null || k.notAfter > now);
     }
-    const keys = await this.repository.listUnexpired(this.clock.now());
-    this.cache = { keys, at: now };
+    const keys = await this.repository.listUnexpired(now);
+    this.cache = { keys, at: now.getTime() };
     return keys;
   }
 

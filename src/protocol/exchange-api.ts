@@ -126,7 +126,9 @@ export const BlockPatternSchema = z
   });
 
 export const BlockRequestSchema = z.strictObject({ pattern: BlockPatternSchema });
+export type BlockRequest = z.infer<typeof BlockRequestSchema>;
 export const BlockListSchema = z.strictObject({ blocks: z.array(BlockPatternSchema) });
+export type BlockList = z.infer<typeof BlockListSchema>;
 
 // --- Node -> node ------------------------------------------------------------------------
 

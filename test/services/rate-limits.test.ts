@@ -10,7 +10,7 @@ import { RateLimitModule } from '../../src/common/rate-limit/rate-limit.module.j
 import { RateLimitService, type RateLimitedBucket } from '../../src/common/rate-limit/rate-limit.service.js';
 import { PG_ADMISSION_POOL } from '../../src/database/pg-pool.js';
 import { PrismaService } from '../../src/database/prisma.service.js';
-import { claimLimits } from '../../src/keys/keys.service.js';
+import { claimLimits } from '../../src/directory/directory.service.js';
 import { startServiceGraph, type ServiceGraph } from '../support/service-graph.js';
 
 /** A fixed instant at the start of a minute and of an hour. */

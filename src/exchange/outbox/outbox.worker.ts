@@ -1,5 +1,5 @@
 /**
- * Drains the outbox (docs/protocol.md §9): claims due messages (safe with several replicas on one
+ * Drains the outbox (docs/protocol.md §9.4): claims due messages (safe with several replicas on one
  * database, see OutboxRepository.claimDue), delivers each to the node serving its target
  * domain, and reschedules failures with exponential backoff and full jitter until the
  * delivery horizon, when the message and its exchange are marked failed. Also expires
@@ -10,16 +10,15 @@
  * lease runs out (the receiver is idempotent, so a second delivery changes nothing).
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { Clock } from '../common/clock.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { FederationClient } from '../federation/federation.client.js';
-import { parseAddress } from '../protocol/address.js';
-import { isKeyPearsError } from '../protocol/errors.js';
-import { FederationMessageSchema } from '../protocol/exchange-api.js';
-import { parseWire } from '../protocol/wire.js';
-import { FEDERATION_MESSAGES_PATH } from './federation-paths.js';
-import { ExchangeSignals } from './exchange-signals.js';
-import { ExchangeRepository } from './exchange.repository.js';
+import { Clock } from '../../common/clock.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { FederationClient } from '../../federation/federation.client.js';
+import { parseAddress } from '../../protocol/address.js';
+import { isKeyPearsError, KeyPearsError } from '../../protocol/errors.js';
+import type { FederationMessage } from '../../protocol/exchange-api.js';
+import { ExchangeRepository } from '../exchange.repository.js';
+import { ExchangeWaiters } from '../exchange-waiters.js';
+import { FEDERATION_MESSAGES_PATH } from '../federation-paths.js';
 import { OutboxRepository, type DueMessage } from './outbox.repository.js';
 
 /** Messages claimed per round; each round delivers them concurrently. */
@@ -53,7 +52,10 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private kicked = false;
+  /** No timer runs: before start-up (a test drives the rounds itself) and after shutdown. */
   private stopped = true;
+  /** Shutting down: rounds and deliveries in progress end early. */
+  private destroyed = false;
   private abort = new AbortController();
   private lastSweep = 0;
 
@@ -61,7 +63,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly outbox: OutboxRepository,
     private readonly exchanges: ExchangeRepository,
     private readonly federation: FederationClient,
-    private readonly signals: ExchangeSignals,
+    private readonly waiters: ExchangeWaiters,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -74,6 +76,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    this.destroyed = true;
     clearTimeout(this.timer);
     this.abort.abort();
     await this.running;
@@ -98,19 +101,22 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async tick(): Promise<void> {
     if (this.stopped || this.running) return;
     this.kicked = false;
-    this.running = this.round().catch((e: unknown) => {
-      if (!this.stopped) this.logger.error(`outbox round failed: ${(e as Error).message}`);
+    this.running = this.drain().catch((e: unknown) => {
+      if (!this.destroyed) this.logger.error(`outbox round failed: ${(e as Error).message}`);
     });
     await this.running;
     this.running = undefined;
     this.schedule(this.kicked ? 0 : this.config.outboxPollMs);
   }
 
-  /** Delivers due messages until none is due, then sweeps expired exchanges when it is time. */
-  private async round(): Promise<void> {
+  /**
+   * One round: delivers due messages until none is due, then sweeps expired exchanges when it
+   * is time. Public so that a test can run a round at an instant of its choosing.
+   */
+  async drain(): Promise<void> {
     for (;;) {
-      if (this.stopped) return;
-      const batch = await this.outbox.claimDue(BATCH_SIZE, this.config.outboxLeaseMs);
+      if (this.destroyed) return;
+      const batch = await this.outbox.claimDue(this.clock.now(), BATCH_SIZE, this.config.outboxLeaseMs);
       if (batch.length === 0) break;
       await Promise.all(batch.map((m) => this.deliver(m)));
     }
@@ -124,6 +130,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async deliver(message: DueMessage): Promise<void> {
     try {
+      if (!message.payload) throw new KeyPearsError('internal_error', message.unreadable ?? 'unreadable message');
       await this.federation.post(message.targetDomain, FEDERATION_MESSAGES_PATH, message.payload, {
         senderDomain: senderDomainOf(message.payload),
         signal: this.abort.signal,
@@ -132,7 +139,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
       if (message.kind === 'initiation') await this.announce(message);
       return;
     } catch (e) {
-      if (this.stopped) return; // aborted by shutdown: the lease brings it back
+      if (this.destroyed) return; // aborted by shutdown: the lease brings it back
       const reason = isKeyPearsError(e) ? `${e.code}: ${e.message}` : (e as Error).message;
       const peerCode = isKeyPearsError(e) ? e.details?.peerCode : undefined;
       const now = this.clock.now();
@@ -157,13 +164,12 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Wakes the requests waiting on the exchange the message changed. */
   private async announce(message: DueMessage): Promise<void> {
-    if (message.accountId) await this.signals.changed(message.accountId);
+    if (message.accountId) await this.waiters.changed(message.accountId);
   }
 }
 
-/** The domain a queued message speaks for: its sender's (validated again, it is read back from the database). */
-function senderDomainOf(payload: unknown): string {
-  const message = parseWire(FederationMessageSchema, payload, 'internal_error');
+/** The domain a queued message speaks for: its sender's. */
+function senderDomainOf(message: FederationMessage): string {
   const from = message.type === 'initiation' ? message.initiation.from : message.confirmation.from;
   return parseAddress(from).domain;
 }

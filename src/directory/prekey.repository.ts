@@ -4,7 +4,6 @@ import { dbBytes, fromDbBytes } from '../database/db-bytes.js';
 import { isUniqueViolation } from '../database/prisma-errors.js';
 import { PG_POOL } from '../database/pg-pool.js';
 import { PrismaService } from '../database/prisma.service.js';
-import type { Account } from '../generated/prisma/client.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import type { DecodedPrekeyUpload, KeyRecord } from '../protocol/wire.js';
 
@@ -13,6 +12,7 @@ const ACCOUNT_COLUMNS = `id, address, domain, identity_key, identity_dh_key_id, 
   pq_last_resort_id, pq_last_resort, pq_last_resort_signature, created_at`;
 
 const ACCOUNT_BY_ADDRESS = `SELECT ${ACCOUNT_COLUMNS} FROM account WHERE address = $1`;
+const ACCOUNT_BY_ID = `SELECT ${ACCOUNT_COLUMNS} FROM account WHERE id = $1`;
 
 /**
  * The whole claim in one statement and one round trip: the account by address (only once it
@@ -60,25 +60,34 @@ interface AccountRow {
   created_at: Date;
 }
 
-const maybeBytes = (b: Buffer | null) => (b === null ? null : fromDbBytes(b));
+/** An account as the key directory sees it: its identity keys and current long-lived prekeys. */
+export interface DirectoryAccount {
+  id: string;
+  address: string;
+  identityKey: Uint8Array;
+  identityDhKey: KeyRecord;
+  /** null until the account publishes one. */
+  signedPrekey: (KeyRecord & { publishedAt: Date | null }) | null;
+  /** null until the account publishes one. */
+  pqLastResort: KeyRecord | null;
+}
 
-function accountFromRow(r: AccountRow): Account {
+/** A stored key record, or null when any of its columns is unset. */
+function keyRecord(id: number | null, publicKey: Buffer | null, signature: Buffer | null): KeyRecord | null {
+  return id === null || publicKey === null || signature === null
+    ? null
+    : { id: Number(id), publicKey: fromDbBytes(publicKey), signature: fromDbBytes(signature) };
+}
+
+function accountFromRow(r: AccountRow): DirectoryAccount {
+  const signedPrekey = keyRecord(r.signed_prekey_id, r.signed_prekey, r.signed_prekey_signature);
   return {
     id: r.id,
     address: r.address,
-    domain: r.domain,
     identityKey: fromDbBytes(r.identity_key),
-    identityDhKeyId: r.identity_dh_key_id,
-    identityDhKey: fromDbBytes(r.identity_dh_key),
-    identityDhSignature: fromDbBytes(r.identity_dh_signature),
-    signedPrekeyId: r.signed_prekey_id,
-    signedPrekey: maybeBytes(r.signed_prekey),
-    signedPrekeySignature: maybeBytes(r.signed_prekey_signature),
-    signedPrekeyAt: r.signed_prekey_at,
-    pqLastResortId: r.pq_last_resort_id,
-    pqLastResort: maybeBytes(r.pq_last_resort),
-    pqLastResortSignature: maybeBytes(r.pq_last_resort_signature),
-    createdAt: r.created_at,
+    identityDhKey: keyRecord(r.identity_dh_key_id, r.identity_dh_key, r.identity_dh_signature)!,
+    signedPrekey: signedPrekey && { ...signedPrekey, publishedAt: r.signed_prekey_at },
+    pqLastResort: keyRecord(r.pq_last_resort_id, r.pq_last_resort, r.pq_last_resort_signature),
   };
 }
 
@@ -125,7 +134,7 @@ export class PrekeyRepository {
    * client-side query handling costs more than the query. (Unnamed statements: the embedded
    * database has one backend for all its connections, where named ones would collide.)
    */
-  async findAccountByAddress(address: string): Promise<Account | null> {
+  async findAccountByAddress(address: string): Promise<DirectoryAccount | null> {
     const { rows } = await this.pool.query<AccountRow>({
       name: 'kp_account_by_address',
       text: ACCOUNT_BY_ADDRESS,
@@ -134,8 +143,9 @@ export class PrekeyRepository {
     return rows.length ? accountFromRow(rows[0]) : null;
   }
 
-  findAccountById(id: string): Promise<Account | null> {
-    return this.prisma.account.findUnique({ where: { id } });
+  async findAccountById(id: string): Promise<DirectoryAccount | null> {
+    const { rows } = await this.pool.query<AccountRow>({ name: 'kp_account_by_id', text: ACCOUNT_BY_ID, values: [id] });
+    return rows.length ? accountFromRow(rows[0]) : null;
   }
 
   async countOneTimePrekeys(accountId: string): Promise<OneTimePrekeyCounts> {
@@ -234,7 +244,7 @@ export class PrekeyRepository {
    * replica) are skipped rather than waited for, so no key is ever handed out twice and claims
    * do not queue behind each other.
    */
-  async claimBundle(address: string): Promise<{ account: Account; claimed: ClaimedPrekeys } | null> {
+  async claimBundle(address: string): Promise<{ account: DirectoryAccount; claimed: ClaimedPrekeys } | null> {
     const { rows } = await this.pool.query<ClaimRow>({
       name: 'kp_claim_bundle',
       text: CLAIM_BUNDLE,
@@ -242,12 +252,8 @@ export class PrekeyRepository {
     });
     if (!rows.length) return null;
     const row = rows[0];
-    const record = (id: number | null, publicKey: Buffer | null, signature: Buffer | null): KeyRecord | undefined =>
-      id === null || publicKey === null || signature === null
-        ? undefined
-        : { id: Number(id), publicKey: fromDbBytes(publicKey), signature: fromDbBytes(signature) };
-    const oneTimePrekey = record(row.x_key_id, row.x_public_key, row.x_signature);
-    const pqOneTimePrekey = record(row.pq_key_id, row.pq_public_key, row.pq_signature);
+    const oneTimePrekey = keyRecord(row.x_key_id, row.x_public_key, row.x_signature);
+    const pqOneTimePrekey = keyRecord(row.pq_key_id, row.pq_public_key, row.pq_signature);
     return {
       account: accountFromRow(row),
       claimed: { ...(oneTimePrekey ? { oneTimePrekey } : {}), ...(pqOneTimePrekey ? { pqOneTimePrekey } : {}) },

@@ -4,13 +4,11 @@
  * federation layer serves to other nodes.
  */
 import { Inject, Injectable } from '@nestjs/common';
+import type { AccountKey } from '../accounts/account.repository.js';
 import type { AdmissionLimitsOf } from '../auth/admission-limits.js';
 import { Clock } from '../common/clock.js';
-import { parseKeyMaterial } from '../common/key-material.js';
 import { RateLimitService, type RateLimitedBucket } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import type { Account } from '../generated/prisma/client.js';
-import type { AccountKey } from '../identity/account.repository.js';
 import { isValidAddress, parseAddress, type Address } from '../protocol/address.js';
 import type { AccountStatus } from '../protocol/client-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
@@ -18,13 +16,12 @@ import { storedIdentityFingerprint } from '../protocol/fingerprint.js';
 import {
   decodePrekeyUpload,
   encodeKeyRecord,
-  MAX_PREKEYS_PER_UPLOAD,
-  PrekeyUploadSchema,
   type KeyRecord,
   type PrekeyBundle,
+  type PrekeyUpload,
   type PublicIdentity,
 } from '../protocol/wire.js';
-import { PrekeyRepository, type OneTimePrekeyCounts } from './prekey.repository.js';
+import { PrekeyRepository, type DirectoryAccount, type OneTimePrekeyCounts } from './prekey.repository.js';
 
 /** Most one-time prekeys of each kind stored for one account. */
 export const MAX_ONE_TIME_PREKEYS = 1000;
@@ -69,32 +66,15 @@ export const clientClaimLimits: AdmissionLimitsOf = ({ request, signer, config }
 /** The one answer for every address that has no usable identity here, so lookups are not an oracle. */
 const notFound = () => new KeyPearsError('not_found', 'no such address');
 
-type CompleteAccount = Account & {
-  [
-    K in
-      | 'signedPrekeyId'
-      | 'signedPrekey'
-      | 'signedPrekeySignature'
-      | 'pqLastResortId'
-      | 'pqLastResort'
-      | 'pqLastResortSignature'
-  ]: NonNullable<Account[K]>;
+type CompleteAccount = DirectoryAccount & {
+  [K in 'signedPrekey' | 'pqLastResort']: NonNullable<DirectoryAccount[K]>;
 };
 
 /** An account can be looked up once it has published a signed prekey and a last-resort key. */
-const isComplete = (a: Account): a is CompleteAccount =>
-  a.signedPrekeyId !== null &&
-  a.signedPrekey !== null &&
-  a.signedPrekeySignature !== null &&
-  a.pqLastResortId !== null &&
-  a.pqLastResort !== null &&
-  a.pqLastResortSignature !== null;
-
-const wireRecord = (id: number, publicKey: Uint8Array, signature: Uint8Array) =>
-  encodeKeyRecord({ id, publicKey, signature });
+const isComplete = (a: DirectoryAccount): a is CompleteAccount => a.signedPrekey !== null && a.pqLastResort !== null;
 
 @Injectable()
-export class KeysService {
+export class DirectoryService {
   constructor(
     private readonly prekeys: PrekeyRepository,
     private readonly rateLimits: RateLimitService,
@@ -106,6 +86,7 @@ export class KeysService {
     const account = await this.prekeys.findAccountById(owner.id);
     if (!account) throw notFound();
     const counts = await this.prekeys.countOneTimePrekeys(owner.id);
+    const { signedPrekey, pqLastResort } = account;
     return {
       address: account.address,
       fingerprint: storedIdentityFingerprint(account.identityKey),
@@ -113,30 +94,20 @@ export class KeysService {
       pqOneTimePrekeys: counts.mlkem768,
       maxOneTimePrekeys: MAX_ONE_TIME_PREKEYS,
       signedPrekey:
-        account.signedPrekeyId !== null && account.signedPrekeyAt !== null
-          ? { id: account.signedPrekeyId, publishedAt: account.signedPrekeyAt.toISOString() }
+        signedPrekey?.publishedAt != null
+          ? { id: signedPrekey.id, publishedAt: signedPrekey.publishedAt.toISOString() }
           : null,
-      pqLastResort: account.pqLastResortId !== null ? { id: account.pqLastResortId } : null,
+      pqLastResort: pqLastResort ? { id: pqLastResort.id } : null,
     };
   }
 
   /**
-   * Verifies and stores an upload by the account's owner, all or nothing.
+   * Verifies the signatures of an upload by the account's owner, then stores it, all or nothing.
    *
-   * @throws KeyPearsError `payload_too_large` (a batch over 100), `invalid_request`,
-   *   `invalid_key`, `bad_signature`, `prekey_limit` or `conflict`.
+   * @throws KeyPearsError `invalid_key`, `bad_signature`, `prekey_limit` or `conflict`.
    */
-  async publish(owner: AccountKey, body: unknown): Promise<AccountStatus> {
-    for (const field of ['oneTimePrekeys', 'pqOneTimePrekeys'] as const) {
-      const batch = (body as Record<string, unknown> | null)?.[field];
-      if (Array.isArray(batch) && batch.length > MAX_PREKEYS_PER_UPLOAD) {
-        throw new KeyPearsError(
-          'payload_too_large',
-          `${field}: at most ${MAX_PREKEYS_PER_UPLOAD} keys per upload, got ${batch.length}`,
-        );
-      }
-    }
-    const upload = decodePrekeyUpload(parseKeyMaterial(PrekeyUploadSchema, body), owner.address, owner.identityKey);
+  async publish(owner: AccountKey, request: PrekeyUpload): Promise<AccountStatus> {
+    const upload = decodePrekeyUpload(request, owner.address, owner.identityKey);
     await this.prekeys.storeUpload(owner.id, upload, this.clock.now(), (stored: OneTimePrekeyCounts) => {
       const check = (kind: string, current: number, added: number) => {
         if (current + added > MAX_ONE_TIME_PREKEYS) {
@@ -155,11 +126,11 @@ export class KeysService {
   /**
    * The public identity of a local address, without consuming anything.
    *
-   * @throws KeyPearsError `invalid_address`, or `not_found` (the same for unknown addresses,
-   *   addresses of domains this node does not serve, and accounts without published prekeys).
+   * @throws KeyPearsError `not_found` (the same for unknown addresses, addresses of domains
+   *   this node does not serve, and accounts without published prekeys).
    */
-  async lookupPublicIdentity(address: string): Promise<PublicIdentity> {
-    return publicIdentity(await this.findComplete(parseAddress(address)));
+  async lookupPublicIdentity(address: Address): Promise<PublicIdentity> {
+    return publicIdentity(await this.findComplete(address));
   }
 
   /**
@@ -167,25 +138,24 @@ export class KeysService {
    * the last-resort keys when they are used up (`usedLastResort`). Rate-limited per
    * (requester, target) pair and per source (`claimLimits`).
    *
-   * @throws KeyPearsError `invalid_address`, `rate_limited` or `not_found`.
+   * @throws KeyPearsError `rate_limited` or `not_found`.
    */
-  async claimBundle(address: string, requester: ClaimRequester): Promise<PrekeyBundle> {
-    const target = parseAddress(address);
+  async claimBundle(target: Address, requester: ClaimRequester): Promise<PrekeyBundle> {
     await this.rateLimits.consumeAll(claimLimits(this.config, requester, target.canonical));
-    return this.claimParsed(target);
+    return this.claim(target);
   }
 
   /**
    * `claimBundle` for a request whose claim limits were already counted (on the client's claim
    * route, with the request's nonce: `clientClaimLimits`).
    *
-   * @throws KeyPearsError `invalid_address` or `not_found`.
+   * @throws KeyPearsError `not_found`.
    */
-  claimCountedBundle(address: string): Promise<PrekeyBundle> {
-    return this.claimParsed(parseAddress(address));
+  claimCountedBundle(target: Address): Promise<PrekeyBundle> {
+    return this.claim(target);
   }
 
-  private async claimParsed({ canonical: target, domain }: Address): Promise<PrekeyBundle> {
+  private async claim({ canonical: target, domain }: Address): Promise<PrekeyBundle> {
     if (!this.config.domains.includes(domain)) throw notFound();
     const found = await this.prekeys.claimBundle(target);
     if (!found || !isComplete(found.account)) throw notFound();
@@ -211,9 +181,9 @@ function publicIdentity(account: CompleteAccount): PublicIdentity {
   return {
     address: account.address,
     identityKey: Buffer.from(account.identityKey).toString('base64url'),
-    identityDhKey: wireRecord(account.identityDhKeyId, account.identityDhKey, account.identityDhSignature),
-    signedPrekey: wireRecord(account.signedPrekeyId, account.signedPrekey, account.signedPrekeySignature),
-    pqLastResort: wireRecord(account.pqLastResortId, account.pqLastResort, account.pqLastResortSignature),
+    identityDhKey: encodeKeyRecord(account.identityDhKey),
+    signedPrekey: encodeKeyRecord(account.signedPrekey),
+    pqLastResort: encodeKeyRecord(account.pqLastResort),
     fingerprint: storedIdentityFingerprint(account.identityKey),
   };
 }

@@ -4,7 +4,6 @@ import { dbBytes, fromDbBytes } from '../database/db-bytes.js';
 import { PG_POOL } from '../database/pg-pool.js';
 import { isUniqueViolation } from '../database/prisma-errors.js';
 import { PrismaService } from '../database/prisma.service.js';
-import type { Account } from '../generated/prisma/client.js';
 import { KeyPearsError } from '../protocol/errors.js';
 
 export interface NewAccount {
@@ -23,6 +22,11 @@ export interface AccountKey {
   identityKey: Uint8Array;
 }
 
+/** A local account with its long-lived identity keys (what the exchange checks messages against). */
+export interface LocalAccount extends AccountKey {
+  identityDhKey: Uint8Array;
+}
+
 @Injectable()
 export class AccountRepository {
   constructor(
@@ -30,8 +34,11 @@ export class AccountRepository {
     @Inject(PG_POOL) private readonly pool: pg.Pool,
   ) {}
 
-  findByAddress(address: string): Promise<Account | null> {
-    return this.prisma.account.findUnique({ where: { address } });
+  findByAddress(address: string): Promise<LocalAccount | null> {
+    return this.prisma.account.findUnique({
+      where: { address },
+      select: { id: true, address: true, identityKey: true, identityDhKey: true },
+    });
   }
 
   /** The signer's key, read on every signed client request: straight to the pool (docs/performance.md). */
@@ -54,9 +61,9 @@ export class AccountRepository {
    * @throws KeyPearsError `address_taken` (whatever the interleaving with a concurrent
    *   registration of the same address) or `invalid_invite`.
    */
-  async create(account: NewAccount, options: { inviteTokenHash?: string; now: Date }): Promise<Account> {
+  async create(account: NewAccount, options: { inviteTokenHash?: string; now: Date }): Promise<void> {
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      await this.prisma.$transaction(async (tx) => {
         if (options.inviteTokenHash !== undefined) {
           const { count } = await tx.invite.updateMany({
             where: {
@@ -100,7 +107,6 @@ export class AccountRepository {
             },
           ],
         });
-        return created;
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new KeyPearsError('address_taken', `${account.address} is already registered`);

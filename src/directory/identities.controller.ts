@@ -3,24 +3,29 @@ import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiSignedRequest } from '../auth/api-signed-request.js';
 import { AdmissionLimits } from '../auth/admission-limits.js';
 import { ClientAuthGuard } from '../auth/client-auth.guard.js';
+import { ParsePipe } from '../common/parse.pipe.js';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
+import { parseAddress, type Address } from '../protocol/address.js';
 import { PrekeyBundleSchema, PublicIdentitySchema, type PrekeyBundle, type PublicIdentity } from '../protocol/wire.js';
-import { clientClaimLimits, KeysService } from './keys.service.js';
+import { clientClaimLimits, DirectoryService } from './directory.service.js';
+
+/** The `:address` parameter, in any spelling an address has (answers use the canonical one). */
+const AddressParam = new ParsePipe(parseAddress);
 
 @ApiTags('identities')
 @Controller('api/v1/identities')
 export class IdentitiesController {
-  constructor(private readonly keys: KeysService) {}
+  constructor(private readonly directory: DirectoryService) {}
 
   @Get(':address')
   // Resolving nodes may keep the verified answer this long (docs/discovery.md).
   @Header('Cache-Control', 'public, max-age=30')
   @ApiOperation({ summary: 'Public identity of a local address (identity keys, signed prekey, last-resort key)' })
-  @ApiParam({ name: 'address', example: 'alice@example.com' })
+  @ApiParam({ name: 'address', type: String, example: 'alice@example.com' })
   @ApiZodResponse(200, PublicIdentitySchema)
   @ApiErrors(400, 404)
-  lookup(@Param('address') address: string): Promise<PublicIdentity> {
-    return this.keys.lookupPublicIdentity(address);
+  lookup(@Param('address', AddressParam) address: Address): Promise<PublicIdentity> {
+    return this.directory.lookupPublicIdentity(address);
   }
 
   @Post(':address/claim')
@@ -30,11 +35,11 @@ export class IdentitiesController {
   @ApiOperation({
     summary: 'Claim a prekey bundle: consumes one one-time prekey of each kind, or answers with the last-resort keys',
   })
-  @ApiParam({ name: 'address', example: 'bob@example.com' })
+  @ApiParam({ name: 'address', type: String, example: 'bob@example.com' })
   @ApiSignedRequest()
   @ApiZodResponse(200, PrekeyBundleSchema)
   @ApiErrors(400, 404, 429)
-  claim(@Param('address') address: string): Promise<PrekeyBundle> {
-    return this.keys.claimCountedBundle(address);
+  claim(@Param('address', AddressParam) address: Address): Promise<PrekeyBundle> {
+    return this.directory.claimCountedBundle(address);
   }
 }

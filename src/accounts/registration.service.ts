@@ -5,14 +5,12 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
-import { parseKeyMaterial } from '../common/key-material.js';
-import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { parseAddress } from '../protocol/address.js';
 import type { RegistrationResponse } from '../protocol/client-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { identityFingerprint } from '../protocol/fingerprint.js';
-import { decodeRegistrationRequest, RegistrationRequestSchema } from '../protocol/wire.js';
+import { decodeRegistrationRequest, type RegistrationRequest } from '../protocol/wire.js';
 import { AccountRepository } from './account.repository.js';
 import { inviteTokenHash } from './invite.service.js';
 
@@ -23,23 +21,18 @@ export const REGISTRATION_PROOF_MAX_AGE_SECONDS = 300;
 export class RegistrationService {
   constructor(
     private readonly accounts: AccountRepository,
-    private readonly rateLimits: RateLimitService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
-   * @throws KeyPearsError `rate_limited`, `invalid_request`, `invalid_key`, `domain_not_served`,
-   *   `registration_closed`, `invite_required`, `invalid_invite`, `proof_expired`,
-   *   `bad_signature` or `address_taken`.
+   * Registers the address of a request that passed its schema (the source's attempts are
+   * counted before, by RegistrationLimitGuard).
+   *
+   * @throws KeyPearsError `invalid_key`, `domain_not_served`, `registration_closed`,
+   *   `invite_required`, `invalid_invite`, `proof_expired`, `bad_signature` or `address_taken`.
    */
-  async register(body: unknown, sourceIp: string): Promise<RegistrationResponse> {
-    await this.rateLimits.consume(
-      `register:source:${sourceIp}`,
-      { limit: this.config.registrationLimitPerSource, windowSeconds: 3600 },
-      'registrations from this address',
-    );
-    const request = parseKeyMaterial(RegistrationRequestSchema, body);
+  async register(request: RegistrationRequest): Promise<RegistrationResponse> {
     const { domain } = parseAddress(request.address);
     if (!this.config.domains.includes(domain)) {
       throw new KeyPearsError('domain_not_served', `this node does not serve ${domain}`);

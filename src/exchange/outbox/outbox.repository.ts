@@ -1,26 +1,36 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import { PrismaService } from '../../database/prisma.service.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { FederationMessageSchema, type FederationMessage } from '../../protocol/exchange-api.js';
+import { describeZodError } from '../../protocol/wire.js';
 
 /** Kinds of outbox message, one per federation message type. */
-export type OutboxKind = 'initiation' | 'confirmation';
+export type OutboxKind = FederationMessage['type'];
 
 export interface NewOutboxMessage {
   /** Unique per logical message (`initiation:<exchangeId>`): enqueuing twice stores one row. */
   dedupeKey: string;
   kind: OutboxKind;
   targetDomain: string;
-  payload: Prisma.InputJsonValue;
+  payload: FederationMessage;
   giveUpAt: Date;
   /** The exchange row marked failed if delivery gives up. */
   exchangeRowId: string;
+  /** When it is enqueued: its first attempt is due at once. */
+  now: Date;
 }
 
+/** A message claimed for delivery. */
 export interface DueMessage {
   id: bigint;
   kind: OutboxKind;
   targetDomain: string;
-  payload: unknown;
+  /**
+   * The message to deliver, checked again against its schema since it is read back from the
+   * database; null when it no longer parses (then `unreadable` says why).
+   */
+  payload: FederationMessage | null;
+  unreadable?: string;
   /** Attempts including the one now being made. */
   attempts: number;
   giveUpAt: Date;
@@ -40,10 +50,16 @@ interface DueRow {
   account_id: string | null;
 }
 
+function readPayload(payload: unknown): Pick<DueMessage, 'payload' | 'unreadable'> {
+  const parsed = FederationMessageSchema.safeParse(payload);
+  if (parsed.success) return { payload: parsed.data };
+  return { payload: null, unreadable: `the stored message does not parse: ${describeZodError(parsed.error)}` };
+}
+
 /**
- * The outbox of messages for other nodes (docs/protocol.md §9). Rows are written in the same transaction
- * as the state change they announce, claimed by one worker at a time across replicas, and kept
- * after delivery or failure as a record of what happened.
+ * The outbox of messages for other nodes (docs/protocol.md §9.4). Rows are
+ * written in the same transaction as the state change they announce, claimed by one worker at
+ * a time across replicas, and kept after delivery or failure as a record of what happened.
  */
 @Injectable()
 export class OutboxRepository {
@@ -57,9 +73,11 @@ export class OutboxRepository {
           dedupeKey: message.dedupeKey,
           kind: message.kind,
           targetDomain: message.targetDomain,
-          payload: message.payload,
+          payload: message.payload as Prisma.InputJsonValue,
           giveUpAt: message.giveUpAt,
           exchangeRowId: message.exchangeRowId,
+          nextAttemptAt: message.now,
+          createdAt: message.now,
         },
       ],
       skipDuplicates: true,
@@ -67,23 +85,23 @@ export class OutboxRepository {
   }
 
   /**
-   * Claims up to `limit` due messages in one statement: rows locked by another replica's claim
-   * are skipped (FOR UPDATE SKIP LOCKED), and each claimed row's next attempt is pushed
-   * `leaseMs` ahead, so no other worker picks it up while this one delivers it. If this worker
-   * dies, the message becomes due again when the lease runs out.
+   * Claims up to `limit` messages due at `now` in one statement: rows locked by another
+   * replica's claim are skipped (FOR UPDATE SKIP LOCKED), and each claimed row's next attempt
+   * is pushed `leaseMs` ahead, so no other worker picks it up while this one delivers it. If
+   * this worker dies, the message becomes due again when the lease runs out.
    */
-  async claimDue(limit: number, leaseMs: number): Promise<DueMessage[]> {
+  async claimDue(now: Date, limit: number, leaseMs: number): Promise<DueMessage[]> {
     const rows = await this.prisma.$queryRaw<DueRow[]>`
       WITH due AS (
         SELECT id FROM outbox_message
-         WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+         WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ${now}
          ORDER BY next_attempt_at
          LIMIT ${limit}
          FOR UPDATE SKIP LOCKED
       )
       UPDATE outbox_message o
          SET attempts = o.attempts + 1,
-             next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000}::double precision)
+             next_attempt_at = ${now}::timestamptz + make_interval(secs => ${leaseMs / 1000}::double precision)
         FROM due WHERE o.id = due.id
       RETURNING o.id, o.kind, o.target_domain, o.payload, o.attempts, o.give_up_at, o.exchange_row_id,
                 (SELECT e.account_id FROM exchange e WHERE e.id = o.exchange_row_id) AS account_id`;
@@ -91,7 +109,7 @@ export class OutboxRepository {
       id: r.id,
       kind: r.kind as OutboxKind,
       targetDomain: r.target_domain,
-      payload: r.payload,
+      ...readPayload(r.payload),
       attempts: Number(r.attempts),
       giveUpAt: r.give_up_at,
       exchangeRowId: r.exchange_row_id,

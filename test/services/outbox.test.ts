@@ -1,0 +1,367 @@
+/**
+ * The outbox and exchange expiry at the service level (no HTTP, a real database, a clock the
+ * test moves; docs/protocol.md, "Reliable delivery" and "State machine"): what each delivery
+ * attempt does to the message and its exchange, the lease, the backoff, the delivery horizon,
+ * refusals that end an exchange, and the deadline after which an exchange is expired. The
+ * other node is a stand-in for the federation client that answers as the test says; the
+ * worker runs a round when the test calls `drain()`.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { AccountsModule } from '../../src/accounts/accounts.module.js';
+import { DirectoryModule } from '../../src/directory/directory.module.js';
+import { ExchangeModule } from '../../src/exchange/exchange.module.js';
+import { ExchangeRepository } from '../../src/exchange/exchange.repository.js';
+import { ExchangeService } from '../../src/exchange/exchange.service.js';
+import { ExchangeWaiters } from '../../src/exchange/exchange-waiters.js';
+import { FEDERATION_MESSAGES_PATH } from '../../src/exchange/federation-paths.js';
+import { InboundExchangeService } from '../../src/exchange/inbound-exchange.service.js';
+import { OutboxRepository } from '../../src/exchange/outbox/outbox.repository.js';
+import { OutboxWorker } from '../../src/exchange/outbox/outbox.worker.js';
+import { FederationClient, type FederationPostOptions } from '../../src/federation/federation.client.js';
+import { KeyPearsError } from '../../src/protocol/errors.js';
+import type { FederationMessage } from '../../src/protocol/exchange-api.js';
+import type { ExchangeInitiation } from '../../src/protocol/wire.js';
+import { expectAsyncCode } from '../support/expect-error.js';
+import { remoteUser, type RemoteUser } from '../support/remote-user.js';
+import { startServiceGraph, type ServiceGraph } from '../support/service-graph.js';
+import {
+  confirmationBy,
+  localUser,
+  receivesExchange,
+  startsExchange,
+  type LocalUser,
+} from '../support/service-users.js';
+
+const LEASE_MS = 30_000;
+const BACKOFF_MAX_MS = 8_000;
+const HORIZON_SECONDS = 3_600;
+const TTL_SECONDS = 7 * 86_400;
+/**
+ * Answers that retrying cannot change, as docs/protocol.md ("Reliable delivery") lists them:
+ * written out rather than taken from the worker, so that a change to the worker's set shows here.
+ */
+const PERMANENT = [
+  'invalid_request',
+  'invalid_exchange',
+  'bad_signature',
+  'invalid_key',
+  'not_found',
+  'blocked',
+  'conflict',
+  'exchange_expired',
+  'domain_not_served',
+  'payload_too_large',
+];
+
+interface Delivery {
+  domain: string;
+  path: string;
+  body: FederationMessage;
+  options: FederationPostOptions;
+}
+
+/** The other node: records what it is sent and answers with `answer`. */
+const peer = {
+  deliveries: [] as Delivery[],
+  answer: async (_: Delivery): Promise<unknown> => ({}),
+};
+const federation = {
+  post: async (domain: string, path: string, body: unknown, options: FederationPostOptions) => {
+    const delivery = { domain, path, body: body as FederationMessage, options };
+    peer.deliveries.push(delivery);
+    return peer.answer(delivery);
+  },
+};
+const unavailable = async (): Promise<never> => {
+  throw new KeyPearsError('peer_unavailable', 'https://kp.a.test answered 503', { status: 503 });
+};
+const refusing = (peerCode: string) => async (): Promise<never> => {
+  throw new KeyPearsError('peer_error', `https://kp.a.test answered 4xx ${peerCode}`, { status: 400, peerCode });
+};
+
+let graph: ServiceGraph;
+let worker: OutboxWorker;
+let outbox: OutboxRepository;
+let exchanges: ExchangeService;
+let repository: ExchangeRepository;
+let waiters: ExchangeWaiters;
+let bob: LocalUser;
+let serial = 0;
+
+beforeAll(async () => {
+  graph = await startServiceGraph({
+    imports: [AccountsModule, DirectoryModule, ExchangeModule],
+    env: {
+      KEYPEARS_DOMAINS: 'b.test',
+      KEYPEARS_OUTBOX_LEASE_MS: String(LEASE_MS),
+      KEYPEARS_OUTBOX_BACKOFF_MAX_MS: String(BACKOFF_MAX_MS),
+      KEYPEARS_DELIVERY_HORIZON_SECONDS: String(HORIZON_SECONDS),
+      KEYPEARS_EXCHANGE_TTL_SECONDS: String(TTL_SECONDS),
+      KEYPEARS_EXCHANGE_LIMIT_PER_PAIR: '1000',
+      KEYPEARS_CLAIM_LIMIT_PER_PAIR: '1000',
+    },
+    overrides: [[FederationClient, federation]],
+    start: new Date(Date.UTC(2032, 0, 1)),
+  });
+  const get = graph.module.get.bind(graph.module);
+  [worker, outbox, exchanges, repository, waiters] = [
+    get(OutboxWorker),
+    get(OutboxRepository),
+    get(ExchangeService),
+    get(ExchangeRepository),
+    get(ExchangeWaiters),
+  ];
+  bob = await localUser(graph, 'bob@b.test', 30);
+}, 60_000);
+
+afterAll(async () => {
+  await graph?.close();
+});
+
+beforeEach(async () => {
+  graph.freshDay();
+  jest.restoreAllMocks();
+  peer.deliveries = [];
+  peer.answer = async () => ({});
+  // Every test starts with nothing due: what earlier tests left open is closed.
+  await graph.query('UPDATE outbox_message SET failed_at = now() WHERE delivered_at IS NULL AND failed_at IS NULL');
+});
+
+const now = () => graph.clock.now();
+const sender = (): RemoteUser => remoteUser(`alice${++serial}@a.test`, 'https://kp.a.test', graph.clock.unixSeconds());
+
+const A_NODE = { node: 'https://kp.a.test', domain: 'a.test' };
+/** Bob starts an exchange with a user of another node: stored pending, its initiation queued. */
+const bobStarts = (peerUser: RemoteUser = sender()) => startsExchange(graph, bob, peerUser);
+/** An exchange from a user of another node, delivered to Bob. */
+const bobReceives = (from: RemoteUser = sender()) => receivesExchange(graph, bob, from, A_NODE);
+
+interface OutboxRow {
+  attempts: number;
+  next_attempt_at: Date;
+  give_up_at: Date;
+  delivered_at: Date | null;
+  failed_at: Date | null;
+  last_error: string | null;
+}
+
+async function messageOf(exchangeId: string, kind = 'initiation'): Promise<OutboxRow> {
+  const [row] = await graph.query(
+    `SELECT attempts, next_attempt_at, give_up_at, delivered_at, failed_at, last_error
+       FROM outbox_message WHERE dedupe_key LIKE $1`,
+    [`${kind}:${exchangeId}:%`],
+  );
+  return row as OutboxRow;
+}
+
+const exchangeOf = async (exchangeId: string) => (await repository.find(bob.key.id, exchangeId))!;
+
+describe('delivery', () => {
+  it('queues a remote initiation with its exchange, due at once, and delivers it in the next round', async () => {
+    const initiation = await bobStarts();
+    expect(await messageOf(initiation.exchangeId)).toMatchObject({
+      attempts: 0,
+      next_attempt_at: now(),
+      give_up_at: new Date(now().getTime() + HORIZON_SECONDS * 1000),
+      delivered_at: null,
+    });
+    const changed = jest.spyOn(waiters, 'changed');
+    graph.clock.advance(5);
+    await worker.drain();
+    expect(peer.deliveries).toHaveLength(1);
+    const [delivery] = peer.deliveries;
+    expect(delivery).toMatchObject({
+      domain: 'a.test',
+      path: FEDERATION_MESSAGES_PATH,
+      options: { senderDomain: 'b.test' },
+    });
+    expect(delivery.body).toMatchObject({ type: 'initiation', initiation, initiatorIdentity: bob.identity });
+    expect(await messageOf(initiation.exchangeId)).toMatchObject({
+      attempts: 1,
+      delivered_at: now(),
+      last_error: null,
+    });
+    expect((await exchangeOf(initiation.exchangeId)).status).toBe('delivered');
+    expect(changed).toHaveBeenCalledWith(bob.key.id);
+    await worker.drain();
+    expect(peer.deliveries).toHaveLength(1);
+  });
+
+  it('reserves a claimed message for the lease, and hands it out again when the lease runs out', async () => {
+    const initiation = await bobStarts();
+    const claim = (at: number) => outbox.claimDue(new Date(at), 16, LEASE_MS);
+    const t = now().getTime();
+    const [first, ...others] = await claim(t);
+    expect(others).toEqual([]);
+    expect(first).toMatchObject({ kind: 'initiation', targetDomain: 'a.test', attempts: 1, accountId: bob.key.id });
+    expect(first.payload).toMatchObject({ type: 'initiation', initiation });
+    expect(await claim(t)).toEqual([]);
+    expect(await claim(t + LEASE_MS - 1)).toEqual([]);
+    expect(await claim(t + LEASE_MS)).toMatchObject([{ id: first.id, attempts: 2 }]);
+  });
+
+  it(`retries after a backoff drawn below 1 s, doubling with each attempt up to ${BACKOFF_MAX_MS} ms`, async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    peer.answer = unavailable;
+    const initiation = await bobStarts();
+    for (const [attempt, bound] of [
+      [1, 1000],
+      [2, 2000],
+      [3, 4000],
+      [4, 8000],
+      [5, BACKOFF_MAX_MS],
+    ]) {
+      await worker.drain();
+      const message = await messageOf(initiation.exchangeId);
+      expect(message).toMatchObject({ attempts: attempt, delivered_at: null, failed_at: null });
+      expect(message.last_error).toMatch(/^peer_unavailable: /);
+      expect(message.next_attempt_at.getTime() - now().getTime()).toBe(bound / 2);
+      // Not attempted again before it is due.
+      graph.clock.set(message.next_attempt_at.getTime() - 1);
+      await worker.drain();
+      expect(peer.deliveries).toHaveLength(attempt);
+      graph.clock.advance(1);
+    }
+    expect((await exchangeOf(initiation.exchangeId)).status).toBe('pending');
+    peer.answer = async () => ({});
+    await worker.drain();
+    expect((await exchangeOf(initiation.exchangeId)).status).toBe('delivered');
+  });
+
+  it('gives up at the delivery horizon and marks the exchange failed, waking its owner', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.999);
+    peer.answer = unavailable;
+    const initiation = await bobStarts();
+    const { give_up_at: giveUpAt } = await messageOf(initiation.exchangeId);
+    await worker.drain();
+    // The second attempt's backoff (1998 ms) would take the next one past the horizon: it is the last.
+    const changed = jest.spyOn(waiters, 'changed');
+    graph.clock.set(giveUpAt.getTime() - 999);
+    await worker.drain();
+    const message = await messageOf(initiation.exchangeId);
+    expect(message).toMatchObject({ attempts: 2, failed_at: now(), delivered_at: null });
+    expect(message.last_error).toMatch(/^not delivered before the delivery horizon: peer_unavailable: /);
+    expect(changed).toHaveBeenCalledWith(bob.key.id);
+    const view = await exchanges.get(bob.key, initiation.exchangeId);
+    expect(view).toMatchObject({ status: 'failed', failureReason: message.last_error });
+    graph.clock.advance(LEASE_MS);
+    await worker.drain();
+    expect(peer.deliveries).toHaveLength(2);
+  });
+
+  it('marks the exchange failed at once when the other node refuses the message for good', async () => {
+    for (const code of PERMANENT) {
+      peer.answer = refusing(code);
+      const initiation = await bobStarts();
+      await worker.drain();
+      const message = await messageOf(initiation.exchangeId);
+      expect({ code, failed: message.failed_at }).toEqual({ code, failed: now() });
+      expect(message.last_error).toMatch(new RegExp(`^refused by the recipient's node: peer_error: .*${code}`));
+      expect(await exchangeOf(initiation.exchangeId)).toMatchObject({
+        status: 'failed',
+        failureReason: message.last_error,
+      });
+    }
+  });
+
+  it('retries what the other node may answer differently later', async () => {
+    for (const code of ['rate_limited', 'unknown_key', 'origin_not_authorized', 'replayed_request', 'internal_error']) {
+      peer.answer = refusing(code);
+      const initiation = await bobStarts();
+      await worker.drain();
+      expect({ code, ...(await messageOf(initiation.exchangeId)) }).toMatchObject({
+        code,
+        failed_at: null,
+        attempts: 1,
+      });
+      expect((await exchangeOf(initiation.exchangeId)).status).toBe('pending');
+    }
+  });
+
+  it("fails the responder's confirmed exchange when its confirmation is refused", async () => {
+    const alice = sender();
+    const initiation = await bobReceives(alice);
+    const confirmation = confirmationBy(bob.ks, initiation, alice.identity);
+    expect((await exchanges.confirm(bob.key, initiation.exchangeId, { confirmation })).status).toBe('confirmed');
+    peer.answer = refusing('not_found');
+    await worker.drain();
+    expect(peer.deliveries[0].body).toEqual({ type: 'confirmation', confirmation });
+    expect((await messageOf(initiation.exchangeId, 'confirmation')).failed_at).toEqual(now());
+    expect((await exchangeOf(initiation.exchangeId)).status).toBe('failed');
+  });
+
+  it('never moves an exchange back: a confirmation that came before the delivery was recorded stays', async () => {
+    const alice = sender();
+    const initiation = await bobStarts(alice);
+    const confirmation = confirmationBy(alice.ks, initiation, bob.identity);
+    await graph.module.get(InboundExchangeService).receiveConfirmation({ type: 'confirmation', confirmation }, A_NODE);
+    await worker.drain();
+    expect((await messageOf(initiation.exchangeId)).delivered_at).toEqual(now());
+    expect((await exchangeOf(initiation.exchangeId)).status).toBe('confirmed');
+  });
+
+  it('retries a stored message that no longer parses as an internal error, sending nothing', async () => {
+    const initiation = await bobStarts();
+    await graph.query(`UPDATE outbox_message SET payload = '{"type":"initiation"}' WHERE dedupe_key LIKE $1`, [
+      `initiation:${initiation.exchangeId}:%`,
+    ]);
+    await worker.drain();
+    expect(peer.deliveries).toEqual([]);
+    const message = await messageOf(initiation.exchangeId);
+    expect(message).toMatchObject({ attempts: 1, failed_at: null, delivered_at: null });
+    expect(message.last_error).toMatch(/^internal_error: the stored message does not parse/);
+  });
+});
+
+describe('expiry', () => {
+  it('shows an unanswered exchange expired from its deadline on, before the sweep marks it', async () => {
+    const initiation = await bobReceives();
+    const deadline = (initiation.createdAt + TTL_SECONDS) * 1000;
+    graph.clock.set(deadline - 1);
+    expect((await exchanges.get(bob.key, initiation.exchangeId)).status).toBe('delivered');
+    expect((await exchanges.inbox(bob.key)).map((v) => v.id)).toContain(initiation.exchangeId);
+    graph.clock.set(deadline);
+    expect((await exchanges.get(bob.key, initiation.exchangeId)).status).toBe('expired');
+    expect((await exchanges.inbox(bob.key)).map((v) => v.id)).not.toContain(initiation.exchangeId);
+    expect((await exchangeOf(initiation.exchangeId)).status).toBe('delivered');
+  });
+
+  it('refuses a confirmation by the local user at the deadline (exchange_expired)', async () => {
+    const alice = sender();
+    const initiation = await bobReceives(alice);
+    const confirmation = confirmationBy(bob.ks, initiation, alice.identity);
+    graph.clock.set((initiation.createdAt + TTL_SECONDS) * 1000);
+    await expectAsyncCode(exchanges.confirm(bob.key, initiation.exchangeId, { confirmation }), 'exchange_expired');
+    expect((await exchangeOf(initiation.exchangeId)).status).toBe('delivered');
+  });
+
+  it('marks overdue pending and delivered exchanges expired in a round, at most once a minute, and leaves the rest', async () => {
+    const alice = sender();
+    const answered = await bobReceives(alice);
+    await exchanges.confirm(bob.key, answered.exchangeId, {
+      confirmation: confirmationBy(bob.ks, answered, alice.identity),
+    });
+    const pending = await bobStarts();
+    const delivered = await bobReceives();
+    graph.clock.advance(70_000);
+    const later = await bobReceives();
+    await graph.query('UPDATE outbox_message SET failed_at = now() WHERE delivered_at IS NULL AND failed_at IS NULL');
+    const status = async (i: ExchangeInitiation) => (await exchangeOf(i.exchangeId)).status;
+    const statuses = () => Promise.all([pending, delivered, answered, later].map(status));
+
+    const deadline = (pending.createdAt + TTL_SECONDS) * 1000;
+    graph.clock.set(deadline - 1);
+    await worker.drain();
+    expect(await statuses()).toEqual(['pending', 'delivered', 'confirmed', 'delivered']);
+    // That round swept; the next sweep is a minute later, whatever rounds run meanwhile.
+    graph.clock.set(deadline + 59_998);
+    await worker.drain();
+    expect(await statuses()).toEqual(['pending', 'delivered', 'confirmed', 'delivered']);
+    graph.clock.set(deadline + 59_999);
+    await worker.drain();
+    expect(await statuses()).toEqual(['expired', 'expired', 'confirmed', 'delivered']);
+    graph.clock.set(deadline + 59_999 + 60_000);
+    await worker.drain();
+    expect(await statuses()).toEqual(['expired', 'expired', 'confirmed', 'expired']);
+  });
+});
