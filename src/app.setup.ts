@@ -9,7 +9,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import type { Clock } from './common/clock.js';
@@ -17,6 +17,8 @@ import { createLogger, NestPinoLogger } from './common/logger.js';
 import type { AppConfig } from './config/config.js';
 import { openDatabase } from './database/database-connection.js';
 import { migrate } from './database/migrator.js';
+import { startMetricsListener, type MetricsListener } from './metrics/metrics-listener.js';
+import { NodeMetrics } from './metrics/node-metrics.js';
 import { NODE_VERSION } from './version.js';
 
 /** Largest request body the node reads at all; endpoints set tighter limits of their own. */
@@ -67,6 +69,15 @@ export function createAdapter(logger: Logger): FastifyAdapter {
 
 export async function setupApp(app: NestFastifyApplication): Promise<void> {
   app.useGlobalFilters(new AllExceptionsFilter());
+  const metrics = app.get(NodeMetrics);
+  // Labelled by the route's pattern (`/api/v1/identities/:address`), never the URL itself.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', (request, reply, done) => {
+      metrics.observeRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
   app.enableShutdownHooks();
   // The OpenAPI document is built on the first request for it (and then kept), not at
   // start-up: most nodes never serve it, and building it costs memory the node would hold.
@@ -94,6 +105,8 @@ export interface RunningNode {
   config: AppConfig;
   /** The address actually listened on (useful with PORT=0). */
   url: string;
+  /** The metrics listener's address (KEYPEARS_METRICS_PORT), when there is one. */
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -101,22 +114,26 @@ export interface RunningNode {
 export interface NodeOverrides {
   /** The node's one clock; default: the system clock. */
   clock?: Clock;
+  /** Where the log lines go; default: standard output. */
+  logDestination?: DestinationStream;
 }
 
 /** Opens the database (embedded when DATABASE_URL is unset), migrates it, and listens. */
 export async function createNode(config: AppConfig, overrides: NodeOverrides = {}): Promise<RunningNode> {
-  const logger = createLogger(config);
+  const logger = createLogger(config, overrides.logDestination);
   const connection = await openDatabase(config);
   try {
     await migrate(connection.poolConfig);
     const app = await NestFactory.create<NestFastifyApplication>(
-      AppModule.forRoot(config, connection, overrides.clock),
+      AppModule.forRoot(config, connection, overrides.clock, logger),
       createAdapter(logger),
       // rawBody: signed requests are verified over the exact bytes received.
       { logger: new NestPinoLogger(logger), rawBody: true },
     );
     await setupApp(app);
     await app.listen(config.port, config.host);
+    const metricsListener: MetricsListener | undefined =
+      config.metrics.port === undefined ? undefined : await startMetricsListener(app.get(NodeMetrics), config.metrics);
     const address = app.getHttpServer().address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -132,9 +149,11 @@ export async function createNode(config: AppConfig, overrides: NodeOverrides = {
       app,
       config,
       url: `http://${host}:${port}`,
+      metricsUrl: metricsListener?.url,
       async close() {
         if (closed) return;
         closed = true;
+        await metricsListener?.close();
         await app.close();
         await connection.close();
       },

@@ -56,4 +56,32 @@ describe('loadConfig', () => {
     fails({ KEYPEARS_DEV_WELL_KNOWN_PORT: '8080' }, 'KEYPEARS_DEV_WELL_KNOWN_PORT');
     fails({ KEYPEARS_DEV: '1', KEYPEARS_DEV_WELL_KNOWN_PORT: '0' }, 'KEYPEARS_DEV_WELL_KNOWN_PORT');
   });
+
+  it('serves the metrics nowhere by default, on a loopback listener of their own, or to the token', () => {
+    const token = 'a1'.repeat(16);
+    expect(loadConfig({}).metrics).toEqual({ port: undefined, host: '127.0.0.1', token: undefined });
+    expect(loadConfig({ KEYPEARS_METRICS_PORT: '9464' }).metrics).toEqual({
+      port: 9464,
+      host: '127.0.0.1',
+      token: undefined,
+    });
+    expect(loadConfig({ KEYPEARS_METRICS_TOKEN: token }).metrics).toEqual({
+      port: undefined,
+      host: '127.0.0.1',
+      token,
+    });
+    expect(loadConfig({ KEYPEARS_METRICS_PORT: '9464', KEYPEARS_METRICS_HOST: '::1' }).metrics.host).toBe('::1');
+    expect(
+      loadConfig({ KEYPEARS_METRICS_PORT: '9464', KEYPEARS_METRICS_HOST: '0.0.0.0', KEYPEARS_METRICS_TOKEN: token })
+        .metrics,
+    ).toEqual({ port: 9464, host: '0.0.0.0', token });
+    // off loopback only with the token; a host without a port; the public port; short or odd tokens
+    fails({ KEYPEARS_METRICS_PORT: '9464', KEYPEARS_METRICS_HOST: '0.0.0.0' }, 'KEYPEARS_METRICS_HOST');
+    fails({ KEYPEARS_METRICS_PORT: '9464', KEYPEARS_METRICS_HOST: '10.0.0.5' }, 'KEYPEARS_METRICS_HOST');
+    fails({ KEYPEARS_METRICS_HOST: '127.0.0.1' }, 'KEYPEARS_METRICS_HOST');
+    fails({ KEYPEARS_METRICS_PORT: '4273' }, 'KEYPEARS_METRICS_PORT');
+    fails({ KEYPEARS_METRICS_PORT: 'x' }, 'KEYPEARS_METRICS_PORT');
+    fails({ KEYPEARS_METRICS_TOKEN: 'short' }, 'KEYPEARS_METRICS_TOKEN');
+    fails({ KEYPEARS_METRICS_TOKEN: `${token} ${token}` }, 'KEYPEARS_METRICS_TOKEN');
+  });
 });

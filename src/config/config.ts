@@ -7,9 +7,24 @@
 import path from 'node:path';
 import { parseDomain } from '../protocol/address.js';
 import { normalizeNodeUrl } from '../protocol/discovery.js';
+import { classifyAddress } from '../net/ip-classifier.js';
 import { flag, integer, nonEmpty, parseDiscoverySettings, SettingError, type Env } from '../net/settings.js';
 
 export type RegistrationPolicy = 'open' | 'invite' | 'closed';
+
+/**
+ * Where GET /api/metrics is served (docs/operators.md, "Metrics"): with `port`, on a listener
+ * of its own (and not on the public one); else, with `token`, on the public listener to a
+ * scrape that presents the token; else nowhere.
+ */
+export interface MetricsSettings {
+  /** KEYPEARS_METRICS_PORT: the metrics listener's port (0: any free one); undefined: none. */
+  port: number | undefined;
+  /** KEYPEARS_METRICS_HOST: the metrics listener's address; loopback unless a token is set. */
+  host: string;
+  /** KEYPEARS_METRICS_TOKEN: the bearer token a scrape must present; undefined: none asked. */
+  token: string | undefined;
+}
 
 export interface AppConfig {
   /** PostgreSQL URL; undefined means the embedded database under `dataDir`. */
@@ -58,6 +73,7 @@ export interface AppConfig {
   resolveLimitPerSource: number;
   /** Registration attempts one source IP address may make per hour. */
   registrationLimitPerSource: number;
+  metrics: MetricsSettings;
 }
 
 /** http:// is accepted (it is the default for a local node); peers outside dev mode will not federate with it. */
@@ -67,6 +83,40 @@ function parsePublicUrl(raw: string): string {
   } catch (e) {
     throw new SettingError('KEYPEARS_PUBLIC_URL', (e as Error).message);
   }
+}
+
+/** RFC 6750's token characters; long enough that guessing is hopeless. */
+const METRICS_TOKEN_RE = /^[A-Za-z0-9._~+/-]{32,256}=*$/;
+
+const isLoopbackHost = (host: string): boolean => host === 'localhost' || classifyAddress(host).class === 'loopback';
+
+function parseMetricsSettings(env: Env, port: number): MetricsSettings {
+  const token = nonEmpty(env, 'KEYPEARS_METRICS_TOKEN');
+  if (token !== undefined && !METRICS_TOKEN_RE.test(token)) {
+    throw new SettingError(
+      'KEYPEARS_METRICS_TOKEN',
+      'must be 32 to 256 characters of A-Z, a-z, 0-9 and ._~+/- (e.g. openssl rand -hex 32)',
+    );
+  }
+  const rawHost = nonEmpty(env, 'KEYPEARS_METRICS_HOST');
+  const metricsPort =
+    nonEmpty(env, 'KEYPEARS_METRICS_PORT') === undefined
+      ? undefined
+      : integer(env, 'KEYPEARS_METRICS_PORT', 0, 0, 65535);
+  if (metricsPort === undefined && rawHost !== undefined) {
+    throw new SettingError('KEYPEARS_METRICS_HOST', 'needs KEYPEARS_METRICS_PORT (the metrics listener it is for)');
+  }
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    throw new SettingError('KEYPEARS_METRICS_PORT', `must differ from PORT (${port}): it is a listener of its own`);
+  }
+  const host = rawHost ?? '127.0.0.1';
+  if (metricsPort !== undefined && token === undefined && !isLoopbackHost(host)) {
+    throw new SettingError(
+      'KEYPEARS_METRICS_HOST',
+      `${host} is not a loopback address: set KEYPEARS_METRICS_TOKEN too, or keep the metrics on 127.0.0.1`,
+    );
+  }
+  return { port: metricsPort, host, token };
 }
 
 export function loadConfig(env: Env): AppConfig {
@@ -122,6 +172,7 @@ export function loadConfig(env: Env): AppConfig {
     claimLimitPerSource: integer(env, 'KEYPEARS_CLAIM_LIMIT_PER_SOURCE', 60, 1, 1_000_000),
     resolveLimitPerSource: integer(env, 'KEYPEARS_RESOLVE_LIMIT_PER_SOURCE', 60, 1, 1_000_000),
     registrationLimitPerSource: integer(env, 'KEYPEARS_REGISTRATION_LIMIT_PER_SOURCE', 20, 1, 1_000_000),
+    metrics: parseMetricsSettings(env, port),
   };
 }
 

@@ -6,6 +6,7 @@ import type { DiscoveryMethod } from '../net/domain-discovery.js';
 import { parseDomain } from '../protocol/address.js';
 import { requireDomainListed, type NodeDocument, type NodeKey } from '../protocol/discovery.js';
 import { isApiErrorCode, KeyPearsError } from '../protocol/errors.js';
+import { NodeMetrics } from '../metrics/node-metrics.js';
 import { DiscoveryCacheRepository, type CachedDiscovery } from './discovery-cache.repository.js';
 import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
 
@@ -80,6 +81,7 @@ export class DiscoveryService {
     private readonly clock: Clock,
     @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: NodeMetrics,
   ) {
     this.recent = new ExpiringCache(RECENT_ANSWERS, () => clock.now().getTime());
   }
@@ -109,10 +111,12 @@ export class DiscoveryService {
     const entry = (recentOk ? this.recent.get(domain) : undefined) ?? (await this.readEntry(domain));
     const now = this.clock.now();
     if (entry && now < entry.expiresAt) {
+      this.metrics.discoveryLookup('cache');
       if (entry.status === 'found') return this.fromCache(entry);
       throw cachedError(entry);
     }
     let pending = this.inFlight.get(domain);
+    this.metrics.discoveryLookup(pending ? 'joined' : 'network');
     if (!pending) {
       await options.beforeNetwork?.();
       pending = this.refresh(domain, entry).finally(() => this.inFlight.delete(domain));
@@ -157,6 +161,7 @@ export class DiscoveryService {
         expiresAt,
         staleUntil: new Date(expiresAt.getTime() + STALE_WINDOW_SECONDS * 1000),
       });
+      this.metrics.discoveryResult('found');
       return { ...found, cached: false, stale: false, fetchedAt };
     } catch (e) {
       if (!(e instanceof KeyPearsError)) throw e;
@@ -169,8 +174,10 @@ export class DiscoveryService {
             errorRecord(e),
             new Date(now.getTime() + FAILED_REFRESH_RETRY_SECONDS * 1000),
           );
+          this.metrics.discoveryResult('stale_served');
           return { ...this.fromCache(previous), stale: true };
         }
+        this.metrics.discoveryResult('unavailable');
         throw e;
       }
       await this.cache.saveNegative(domain, {
@@ -179,6 +186,7 @@ export class DiscoveryService {
         fetchedAt: now,
         expiresAt: new Date(now.getTime() + NEGATIVE_TTL_SECONDS * 1000),
       });
+      this.metrics.discoveryResult(e.code === 'no_node_for_domain' ? 'no_node' : 'misconfigured');
       throw e;
     }
   }

@@ -8,10 +8,12 @@ import { Test } from '@nestjs/testing';
 import type { TestingModule } from '@nestjs/testing';
 import { Clock } from '../../src/common/clock.js';
 import { ClockModule } from '../../src/common/clock.module.js';
+import { LoggerModule } from '../../src/common/logger.module.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { openDatabase } from '../../src/database/database-connection.js';
 import { DatabaseModule } from '../../src/database/database.module.js';
+import { MetricsModule } from '../../src/metrics/metrics.module.js';
 import { PG_POOL } from '../../src/database/pg-pool.js';
 import type pg from 'pg';
 import { MovableClock } from './movable-clock.js';
@@ -59,7 +61,9 @@ export async function startServiceGraph(options: ServiceGraphOptions): Promise<S
       imports: [
         ConfigModule.forRoot(config),
         ClockModule.forRoot(clock),
+        LoggerModule.forRoot(),
         DatabaseModule.forRoot(connection),
+        MetricsModule.forRoot(config),
         ...options.imports,
       ],
     })

@@ -5,6 +5,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { KeyPearsError } from '../../protocol/errors.js';
 import { CleanupWhenDue } from '../cleanup-when-due.js';
+import { NodeMetrics } from '../../metrics/node-metrics.js';
 import { Clock } from '../clock.js';
 import { RateLimitRepository, type RateLimitHit } from './rate-limit.repository.js';
 
@@ -37,6 +38,7 @@ export class RateLimitService {
   constructor(
     private readonly repository: RateLimitRepository,
     private readonly clock: Clock,
+    private readonly metrics: NodeMetrics,
   ) {}
 
   /**
@@ -81,8 +83,11 @@ export class RateLimitService {
     const counts = await count(
       buckets.map((b, i) => ({ bucket: b.bucket, windowStart: new Date(windows[i] - b.windowSeconds * 1000) })),
     );
-    const spent = buckets.flatMap((b, i) => (counts[i] > b.limit ? [{ what: b.what, windowEnd: windows[i] }] : []));
+    const spent = buckets.flatMap((b, i) =>
+      counts[i] > b.limit ? [{ bucket: b.bucket, what: b.what, windowEnd: windows[i] }] : [],
+    );
     if (spent.length > 0) {
+      for (const { bucket } of spent) this.metrics.rateLimited(bucket);
       const windowEnd = Math.max(...spent.map((s) => s.windowEnd));
       const retryAfterSeconds = Math.max(1, Math.ceil((windowEnd - nowMs) / 1000));
       throw new KeyPearsError('rate_limited', `too many ${spent[0].what}; retry in ${retryAfterSeconds} s`, {

@@ -3,6 +3,7 @@ import { PrismaService } from '../../database/prisma.service.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { FederationMessageSchema, type FederationMessage } from '../../protocol/exchange-api.js';
 import { describeZodError } from '../../protocol/wire.js';
+import type { OutboxDepth } from '../../metrics/node-metrics.js';
 
 /** Kinds of outbox message, one per federation message type. */
 export type OutboxKind = FederationMessage['type'];
@@ -149,5 +150,16 @@ export class OutboxRepository {
         });
       }
     });
+  }
+
+  /** The undelivered messages at `now`, for the metrics (docs/operators.md, "Metrics"). */
+  async depth(now: Date): Promise<OutboxDepth> {
+    const [row] = await this.prisma.$queryRaw<Array<{ due: bigint; waiting: bigint; oldest: number | null }>>`
+      SELECT count(*) FILTER (WHERE next_attempt_at <= ${now}) AS due,
+             count(*) FILTER (WHERE next_attempt_at > ${now}) AS waiting,
+             EXTRACT(EPOCH FROM ${now}::timestamptz - min(next_attempt_at) FILTER (WHERE next_attempt_at <= ${now}))::float8 AS oldest
+        FROM outbox_message
+       WHERE delivered_at IS NULL AND failed_at IS NULL`;
+    return { due: Number(row.due), waiting: Number(row.waiting), oldestDueSeconds: Math.max(0, row.oldest ?? 0) };
   }
 }

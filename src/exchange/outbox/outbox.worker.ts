@@ -13,6 +13,8 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { Clock } from '../../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { FederationClient } from '../../federation/federation.client.js';
+import { DeliveryReport } from '../../metrics/delivery-report.js';
+import { NodeMetrics } from '../../metrics/node-metrics.js';
 import { parseAddress } from '../../protocol/address.js';
 import { isKeyPearsError, KeyPearsError } from '../../protocol/errors.js';
 import type { FederationMessage } from '../../protocol/exchange-api.js';
@@ -64,9 +66,13 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly exchanges: ExchangeRepository,
     private readonly federation: FederationClient,
     private readonly waiters: ExchangeWaiters,
+    private readonly report: DeliveryReport,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    metrics: NodeMetrics,
+  ) {
+    metrics.observeOutbox(() => this.outbox.depth(this.clock.now()));
+  }
 
   onApplicationBootstrap(): void {
     this.stopped = false;
@@ -129,6 +135,12 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async deliver(message: DueMessage): Promise<void> {
+    const attempt = {
+      peer: message.targetDomain,
+      messageId: message.id,
+      kind: message.kind,
+      attempt: message.attempts,
+    };
     try {
       if (!message.payload) throw new KeyPearsError('internal_error', message.unreadable ?? 'unreadable message');
       await this.federation.post(message.targetDomain, FEDERATION_MESSAGES_PATH, message.payload, {
@@ -136,6 +148,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
         signal: this.abort.signal,
       });
       await this.outbox.markDelivered(message, this.clock.now());
+      this.report.delivered(attempt);
       if (message.kind === 'initiation') await this.announce(message);
       return;
     } catch (e) {
@@ -144,7 +157,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const peerCode = isKeyPearsError(e) ? e.details?.peerCode : undefined;
       const now = this.clock.now();
       if (typeof peerCode === 'string' && PERMANENT_PEER_CODES.has(peerCode)) {
-        this.logger.warn(`outbox message ${message.id} refused by ${message.targetDomain}: ${reason}`);
+        this.report.failed({ ...attempt, error: e, outcome: 'refused' });
         await this.outbox.markFailed(message, now, `refused by the recipient's node: ${reason}`);
         await this.announce(message);
         return;
@@ -153,11 +166,12 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
         now.getTime() + Math.max(backoffDelayMs(message.attempts, this.config.outboxBackoffMaxMs), 10),
       );
       if (next >= message.giveUpAt) {
-        this.logger.warn(`outbox message ${message.id} to ${message.targetDomain} given up: ${reason}`);
+        this.report.failed({ ...attempt, error: e, outcome: 'given_up' });
         await this.outbox.markFailed(message, now, `not delivered before the delivery horizon: ${reason}`);
         await this.announce(message);
         return;
       }
+      this.report.failed({ ...attempt, error: e, outcome: 'retry', nextAttemptAt: next });
       await this.outbox.reschedule(message.id, next, reason);
     }
   }
