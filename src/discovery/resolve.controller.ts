@@ -1,6 +1,7 @@
-import { Controller, Get, Ip, Param } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ParsePipe } from '../common/parse.pipe.js';
+import { Source } from '../common/request-source.js';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
 import { parseAddress, type Address } from '../protocol/address.js';
 import { ResolveResponseSchema, ResolveService, type ResolveResponse } from './resolve.service.js';
@@ -22,7 +23,7 @@ export class ResolveController {
   @ApiErrors(400, 404, 429, 502, 503, 504)
   resolve(
     @Param('address', new ParsePipe(parseAddress)) address: Address,
-    @Ip() source: string,
+    @Source() source: string,
   ): Promise<ResolveResponse> {
     return this.resolver.resolve(address, source);
   }
