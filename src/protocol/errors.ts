@@ -46,6 +46,7 @@ export const API_ERROR_CODES = [
   'exchange_expired',
   'proof_expired',
   'rate_limited',
+  'too_many_pending',
   'peer_error',
   'destination_forbidden',
   'insecure_scheme',
