@@ -113,6 +113,16 @@ const browserImports = (layer) => {
   return { paths, patterns };
 };
 
+/** The SDK's rules, and no node:* module: the keystore format is also written by a browser client. */
+const keystoreFormatImports = () => {
+  const { paths, patterns } = layerImports(LAYERS[2]);
+  patterns.push({
+    group: ['node:*', './keystore.js'],
+    message: 'keep the keystore format free of files and node:*: a browser stores the same document',
+  });
+  return { paths, patterns };
+};
+
 const restrict = (options) => ['error', options];
 
 export default tseslint.config(
@@ -218,6 +228,18 @@ export default tseslint.config(
       ],
     },
   })),
+  {
+    // The keystore format without its file (docs/keystore.md): a browser client stores the same
+    // document, so no node:* module and no Buffer; the file and the prompt are elsewhere.
+    files: ['src/sdk/keystore-format.ts'],
+    rules: {
+      'no-restricted-imports': restrict(keystoreFormatImports()),
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: 'use Uint8Array (a browser stores this format too)' },
+      ],
+    },
+  },
   {
     // Attack tests build deliberately ill-typed inputs.
     files: ['**/*.spec.ts', 'test/**'],
