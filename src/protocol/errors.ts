@@ -96,6 +96,8 @@ export const LOCAL_ERROR_CODES = [
   'invalid_keystore',
   'insecure_keystore',
   'keystore_exists',
+  'passphrase_required',
+  'wrong_passphrase',
   'not_registered',
   'not_confirmed',
   'insecure_node_url',
