@@ -74,6 +74,7 @@ export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   kt_log_inconsistent: 502,
   kt_stale: 502,
   kt_log_reset: 502,
+  kt_entry_mismatch: 500,
   fetch_failed: 503,
   fetch_timeout: 504,
   database_unavailable: 503,
