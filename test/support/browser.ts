@@ -33,10 +33,16 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Messages the page logged as errors, and uncaught exceptions: a test expects none. */
+/**
+ * What went wrong in the page: uncaught exceptions, messages logged as errors (but the browser's
+ * own line for a failed request, which is recorded with its URL instead), failed requests.
+ */
 export function collectPageErrors(page: Page, into: string[]): void {
   page.on('pageerror', (e) => into.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') into.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) into.push(`console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) into.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
   });
 }
