@@ -17,6 +17,7 @@ import { createLogger, NestPinoLogger } from './common/logger.js';
 import type { AppConfig } from './config/config.js';
 import { openDatabase } from './database/database-connection.js';
 import { migrate } from './database/migrator.js';
+import { TransparencyService } from './transparency/transparency.service.js';
 import { startMetricsListener, type MetricsListener } from './metrics/metrics-listener.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import { NODE_VERSION } from './version.js';
@@ -95,6 +96,10 @@ export async function setupApp(app: NestFastifyApplication): Promise<void> {
     yamlDocumentUrl: 'api/docs-yaml',
   });
   await app.init();
+  // The transparency log exists, and holds every account, before the node answers anything
+  // (docs/transparency.md §12.3). Operator commands never start it: they may run with another
+  // environment, and the log's origin comes from the node's URL.
+  await app.get(TransparencyService).started();
   // Only JSON bodies are accepted (415 otherwise): drop the text and form parsers that
   // Fastify and the Nest adapter install by default.
   app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
