@@ -23,6 +23,7 @@ import {
   StoredExchangeJson,
   type StoredExchange,
 } from './exchange-record.js';
+import { parseTransparency, serializeTransparency, TransparencyJson, type TransparencyState } from './transparency.js';
 
 export const KEYSTORE_FILE = 'keystore.json';
 export const KEYSTORE_FORMAT = 'keypears-keystore';
@@ -59,6 +60,8 @@ export interface Keystore {
   pqOneTimePrekeys: Map<number, Uint8Array>;
   /** Exchanges this address took part in, by exchange id (src/sdk/exchange-record.ts). */
   exchanges?: Map<string, StoredExchange>;
+  /** Key-transparency pins, tree heads, the own entry and evidence (src/sdk/transparency.ts). */
+  transparency?: TransparencyState;
 }
 
 const b64u = z.string().max(4096);
@@ -80,6 +83,7 @@ const KeystoreJson = z.strictObject({
   oneTimePrekeys: z.record(KeyIdText, b64u),
   pqOneTimePrekeys: z.record(KeyIdText, b64u),
   exchanges: z.record(ExchangeIdKey, StoredExchangeJson).optional(),
+  transparency: TransparencyJson.optional(),
 });
 type KeystoreJson = z.infer<typeof KeystoreJson>;
 
@@ -103,6 +107,7 @@ export function serializeKeystore(ks: Keystore): string {
     oneTimePrekeys: map(ks.oneTimePrekeys),
     pqOneTimePrekeys: map(ks.pqOneTimePrekeys),
     exchanges: serializeExchanges(ks.exchanges),
+    transparency: serializeTransparency(ks.transparency),
   };
   return `${JSON.stringify(json, null, 2)}\n`;
 }
@@ -145,6 +150,7 @@ export function parseKeystore(text: string): Keystore {
     oneTimePrekeys: map(json.oneTimePrekeys, X25519_KEY_LENGTH, 'oneTimePrekeys'),
     pqOneTimePrekeys: map(json.pqOneTimePrekeys, MLKEM768_SECRET_KEY_LENGTH, 'pqOneTimePrekeys'),
     exchanges: parseExchanges(json.exchanges),
+    transparency: parseTransparency(json.transparency),
   };
 }
 

@@ -3,10 +3,11 @@
  * any size and the proofs between them, built from the primitives of src/protocol/transparency.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ed25519PublicKey } from '../../src/protocol/crypto.js';
+import { ed25519PublicKey, x25519PublicKey } from '../../src/protocol/crypto.js';
+import { signPrekey, signRegistration } from '../../src/protocol/keys.js';
 import { utf8 } from '../../src/protocol/encoding.js';
 import { formatCheckpoint } from '../../src/protocol/transparency/checkpoint.js';
-import { encodeEntry, logStartEntry } from '../../src/protocol/transparency/entry.js';
+import { encodeEntry, logStartEntry, proveLabel, registrationEntry } from '../../src/protocol/transparency/entry.js';
 import type { LogAnswer, LogIdentity } from '../../src/protocol/transparency/log-verifier.js';
 import { consistencyProof, inclusionProof, leafHash, treeHash } from '../../src/protocol/transparency/merkle.js';
 import {
@@ -15,6 +16,7 @@ import {
   SIGNATURE_TYPE_ED25519,
   signNote,
 } from '../../src/protocol/transparency/note.js';
+import type { ServedProof, ServedRecord } from '../../src/protocol/transparency/served-identity.js';
 import { vrfPublicKey } from '../../src/protocol/transparency/vrf.js';
 
 export interface TestLog {
@@ -78,5 +80,80 @@ export function testLog(
       inclusion: { index, proof: inclusion(index, size) },
       ...(known > 0 && known < size ? { consistency: { from: known, proof: consistency(known, size) } } : {}),
     }),
+  };
+}
+
+/** A registered account as a node logs it: the served record and the transparency parts of its answers. */
+export interface TestAccount {
+  address: string;
+  identitySecretKey: Uint8Array;
+  record: ServedRecord;
+  kind: 'register';
+  vrfProof: Uint8Array;
+  opening: Uint8Array;
+  registeredAt: number;
+  registrationProof: Uint8Array;
+  label: Uint8Array;
+  /** The entry the log holds for it. */
+  entry: Uint8Array;
+}
+
+/** The VRF secret key of `testLog`'s identity. */
+export const TEST_VRF_SECRET = new Uint8Array(32).fill(12);
+
+/** An account registered at `nodeBaseUrl`, its keys derived from `tag` (another tag: another key). */
+export function testAccount(address: string, tag: string, nodeBaseUrl = 'https://kp.b.example'): TestAccount {
+  const identitySecretKey = sha256(utf8(`identity ${tag} ${address}`));
+  const identityKey = ed25519PublicKey(identitySecretKey);
+  const dhKey = x25519PublicKey(sha256(utf8(`dh ${tag} ${address}`)));
+  const signature = signPrekey({ kind: 'identity-dh', address, keyId: 1, publicKey: dhKey }, identitySecretKey);
+  const registeredAt = 1767225700;
+  const registrationProof = signRegistration(
+    { address, nodeBaseUrl, identityKey, identityDhKey: dhKey, timestamp: registeredAt },
+    identitySecretKey,
+  );
+  const record: ServedRecord = { nodeBaseUrl, identityKey, identityDhKey: { id: 1, publicKey: dhKey, signature } };
+  const { vrfProof, label } = proveLabel(TEST_VRF_SECRET, address);
+  const opening = sha256(utf8(`opening ${tag} ${address}`));
+  const entry = registrationEntry({
+    kind: 'register',
+    address,
+    label,
+    opening,
+    record: { ...record, registeredAt, registrationProof },
+  });
+  return {
+    address,
+    identitySecretKey,
+    record,
+    kind: 'register',
+    vrfProof,
+    opening,
+    registeredAt,
+    registrationProof,
+    label,
+    entry,
+  };
+}
+
+/** The transparency part of an answer serving `account` at `index` of `log`, for a verifier that knows `known`. */
+export function servedProof(
+  account: TestAccount,
+  log: TestLog,
+  index: number,
+  size: number,
+  known: number,
+): ServedProof {
+  const answer = log.answer(index, size, known);
+  return {
+    kind: account.kind,
+    index,
+    vrfProof: account.vrfProof,
+    opening: account.opening,
+    registeredAt: account.registeredAt,
+    registrationProof: account.registrationProof,
+    checkpoint: answer.checkpoint,
+    inclusion: answer.inclusion!.proof,
+    ...(answer.consistency ? { consistency: answer.consistency } : {}),
   };
 }
