@@ -16,8 +16,6 @@ import { isKeyPearsError, KeyPearsError, readErrorBody } from '../protocol/error
 import { signRequest } from '../protocol/http-signature.js';
 import { DESTINATION_HEADER, DOMAIN_HEADER, ORIGIN_HEADER } from './federation-headers.js';
 
-/** Deadline of one federation request; the outbox lease must be longer. */
-export const FEDERATION_TIMEOUT_MS = 10_000;
 /** Largest answer read from a peer (a prekey bundle is about 5 KiB). */
 const MAX_RESPONSE_BYTES = 256 * 1024;
 /** Validity of a request signature: well under the profile's 5-minute maximum. */
@@ -76,7 +74,7 @@ export class FederationClient {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', ...covered, ...signature },
         body: bytes,
-        timeoutMs: FEDERATION_TIMEOUT_MS,
+        timeoutMs: this.config.federationTimeoutMs,
         maxBytes: MAX_RESPONSE_BYTES,
         maxRedirects: 0,
         signal: options.signal,

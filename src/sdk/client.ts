@@ -254,6 +254,9 @@ function query(params: Record<string, string | number | undefined>): string {
     : '';
 }
 
+/** Invalid sequences become U+FFFD; a byte-order mark is kept (and makes the JSON invalid). */
+const UTF8_DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /** The answer's JSON, or undefined when it is empty or not JSON. */
 async function readJson(response: Response): Promise<unknown> {
   const body = await readCappedBody(response.body as AsyncIterable<Uint8Array> | null, {
@@ -264,7 +267,7 @@ async function readJson(response: Response): Promise<unknown> {
   });
   if (body.length === 0) return undefined;
   try {
-    return JSON.parse(Buffer.from(body).toString('utf8'));
+    return JSON.parse(UTF8_DECODER.decode(body));
   } catch {
     return undefined;
   }
