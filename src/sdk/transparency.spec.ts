@@ -7,12 +7,13 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { utf8 } from '../protocol/encoding.js';
+import { toB64u, utf8 } from '../protocol/encoding.js';
 import { isKeyPearsError } from '../protocol/errors.js';
 import { encodeEntry } from '../protocol/transparency/entry.js';
-import { formatEntryBundle, entryBundlePath } from '../protocol/transparency/owner-scan.js';
+import { entryBundlePath } from '../protocol/transparency/owner-scan.js';
+import { formatEntryBundle } from '../protocol/transparency/wire.js';
 import {
-  servedProof,
+  servedMember,
   testAccount,
   testEntries,
   testLog,
@@ -62,9 +63,9 @@ const verify = (state: TransparencyState, account: TestAccount, log: TestLog, in
   verifyIdentityForClient(state, {
     address: account.address,
     domain: DOMAIN,
-    record: account.record,
-    proof: servedProof(account, log, index, size, state.logs.get(ORIGIN)?.size ?? 0),
-    advertised: log.identity,
+    nodeUrl: account.nodeUrl,
+    identity: account.identity,
+    member: servedMember(account, log, index, size, state.logs.get(ORIGIN)?.size ?? 0),
     now: 1767230000,
   });
 
@@ -81,31 +82,46 @@ describe('a served identity', () => {
 
   it('with another identity key, correctly signed by it, is refused: the log holds the real one', () => {
     const state = emptyTransparency();
-    const proof = servedProof(bob, honest, 3, 10, 0);
-    const swapped = { ...proof, registrationProof: mallory.registrationProof, opening: mallory.opening };
+    const member = servedMember(bob, honest, 3, 10, 0);
+    const swapped = {
+      ...member,
+      registrationProof: toB64u(mallory.registrationProof),
+      opening: toB64u(mallory.opening),
+    };
+    const served = { address: bob.address, domain: DOMAIN, nodeUrl: bob.nodeUrl, now: 1 };
     expect(
-      codeOf(() =>
-        verifyIdentityForClient(state, {
-          address: bob.address,
-          domain: DOMAIN,
-          record: mallory.record,
-          proof: swapped,
-          advertised: honest.identity,
-          now: 1,
-        }),
-      ),
+      codeOf(() => verifyIdentityForClient(state, { ...served, identity: mallory.identity, member: swapped })),
     ).toBe('kt_proof_invalid');
+    // Only the identity swapped, the rest of the answer honest: the same.
+    expect(codeOf(() => verifyIdentityForClient(state, { ...served, identity: mallory.identity, member }))).toBe(
+      'kt_proof_invalid',
+    );
     expect(state.logs.size).toBe(0);
-    expect(state.evidence).toMatchObject([{ code: 'kt_proof_invalid', domain: DOMAIN }]);
+    expect(state.evidence).toMatchObject([
+      { code: 'kt_proof_invalid', domain: DOMAIN, evidence: { inclusion: { index: 3, size: 10 } } },
+      { code: 'kt_proof_invalid', domain: DOMAIN, evidence: { answeredCheckpoint: honest.checkpoint(10) } },
+    ]);
+  });
+
+  it('from a forked checkpoint is a fork even when the served record is wrong too', () => {
+    const state = emptyTransparency();
+    verify(state, bob, honest, 3, 10);
+    const fork = testLog(history(32, 'fork').map((e, i) => (i < 8 ? honest.entries[i] : e)));
+    const member = servedMember(bob, fork, 3, 12, 10);
+    const served = { address: bob.address, domain: DOMAIN, nodeUrl: bob.nodeUrl, now: 1, member };
+    expect(codeOf(() => verifyIdentityForClient(state, { ...served, identity: mallory.identity }))).toBe(
+      'kt_log_inconsistent',
+    );
   });
 
   it('without a proof from a log that is pinned is refused', () => {
     const state = emptyTransparency();
     verify(state, bob, honest, 3, 10);
-    const input = { address: bob.address, domain: DOMAIN, record: bob.record, advertised: honest.identity, now: 1 };
-    expect(codeOf(() => verifyIdentityForClient(state, input))).toBe('kt_proof_missing');
-    expect(codeOf(() => verifyIdentityForClient(state, { ...input, advertised: undefined }))).toBe('kt_proof_missing');
+    const input = { address: bob.address, domain: DOMAIN, nodeUrl: bob.nodeUrl, identity: bob.identity, now: 1 };
+    expect(codeOf(() => verifyIdentityForClient(state, { ...input, member: undefined }))).toBe('kt_proof_missing');
     expect(state.logs.get(ORIGIN)?.size).toBe(10);
+    // Never seen: nothing to hold the node to, taken unverified.
+    expect(verifyIdentityForClient(emptyTransparency(), { ...input, member: undefined })).toBeUndefined();
   });
 
   it('from a log with another key than the one pinned for the domain is refused', () => {
@@ -120,7 +136,7 @@ describe('a served identity', () => {
     verify(state, bob, honest, 3, 10);
     const withImpostor = testLog(history(32, 'honest', [[20, mallory.entry]]));
     expect(codeOf(() => verify(state, mallory, withImpostor, 20, 24))).toBe('kt_key_changed');
-    expect(state.contacts.get(bob.address)).toMatchObject({ index: 3, identityKey: bob.record.identityKey });
+    expect(state.contacts.get(bob.address)).toMatchObject({ index: 3, identityKey: bob.identity.identityKey });
     expect(state.evidence.at(-1)).toMatchObject({ code: 'kt_key_changed' });
     // The same key at its pinned entry is still fine.
     verify(state, bob, withImpostor, 3, 24);
@@ -247,18 +263,18 @@ describe('a client fed random honest, stale, forked and truncated answers', () =
           const history = s.kind === 'fork' ? 'fork' : 'honest';
           const before = state.logs.get(ORIGIN);
           const m = before?.size ?? 0;
-          const proof = servedProof(bob, log, 3, s.size, m);
+          const member = servedMember(bob, log, 3, s.size, m);
           if (s.kind === 'truncated') {
-            if (s.part === 'consistency' && proof.consistency) proof.consistency.proof.pop();
-            else proof.inclusion.pop();
+            if (s.part === 'consistency' && member.consistency) member.consistency.proof.pop();
+            else member.inclusion.pop();
           }
           const code = codeOf(() =>
             verifyIdentityForClient(state, {
               address: bob.address,
               domain: DOMAIN,
-              record: bob.record,
-              proof,
-              advertised: honest.identity,
+              nodeUrl: bob.nodeUrl,
+              identity: bob.identity,
+              member,
               now: 1,
             }),
           );

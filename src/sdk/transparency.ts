@@ -26,16 +26,15 @@ import {
   EMPTY_SCAN,
   entryBundlePath,
   type ForeignEntry,
-  parseEntryBundle,
   type ScanState,
   scanEntries,
 } from '../protocol/transparency/owner-scan.js';
 import {
-  type ServedProof,
-  type ServedRecord,
-  verifyServedIdentity,
+  parseEntryBundle,
+  type ServedIdentity,
   type VerifiedEntry,
-} from '../protocol/transparency/served-identity.js';
+  verifyTransparencyMember,
+} from '../protocol/transparency/wire.js';
 import { AddressSchema } from '../protocol/wire.js';
 
 /** How often the owner's monitor runs on its own (at CLI start, while waiting on the inbox). */
@@ -240,9 +239,14 @@ function fail(
   throw new KeyPearsError(code, message, { domain, evidence });
 }
 
-/** The stored state of the log a domain is pinned to (or, unpinned, of the log it advertises). */
-function stateFor(state: TransparencyState, domain: string, advertised: LogIdentity | undefined): LogState | undefined {
-  const origin = state.domains.get(domain) ?? advertised?.origin;
+/**
+ * The stored state of the log a domain is pinned to or, for a domain not pinned yet, of the
+ * log the answer names (two domains of one node share its log; the origin read here is checked
+ * with the rest of the member).
+ */
+function stateFor(state: TransparencyState, domain: string, member: unknown): LogState | undefined {
+  const named = (member as { log?: { origin?: unknown } } | undefined)?.log?.origin;
+  const origin = state.domains.get(domain) ?? (typeof named === 'string' ? named : undefined);
   return origin === undefined ? undefined : state.logs.get(origin);
 }
 
@@ -252,30 +256,42 @@ function advance(state: TransparencyState, domain: string, log: LogState): void 
 }
 
 export interface ClientVerifyInput {
+  /** The canonical address looked up. */
   address: string;
   domain: string;
-  record: ServedRecord;
-  proof?: ServedProof;
-  /** The serving node's log, as advertised in its node document (or relayed with the answer). */
-  advertised?: LogIdentity;
+  /** The base URL of the node serving the address, as discovery gave it. */
+  nodeUrl: string;
+  /** The decoded identity keys of the answer. */
+  identity: ServedIdentity;
+  /** The answer's `transparency` member as received (undefined when it had none). */
+  member: unknown;
   /** Unix seconds, for the evidence. */
   now: number;
 }
 
+/** The `KeyPears-KT-Known` value for a lookup of an address of `domain`: the size verified, or 0. */
+export function knownSize(state: TransparencyState | undefined, domain: string): number {
+  const origin = state?.domains.get(domain);
+  return (origin !== undefined ? state?.logs.get(origin)?.size : undefined) ?? 0;
+}
+
 /**
- * Verifies a served identity and checks the contact's pin: on success the log's state advances
- * and a first-seen contact is pinned at its entry.
+ * Verifies a served identity (docs/transparency.md §11.3) and checks the contact's pin: on
+ * success the log's state advances and a first-seen contact is pinned at its entry. An answer
+ * without a member, for a domain whose log was never seen, is taken unverified (`undefined`):
+ * there is nothing to hold the node to yet, as with HSTS before the first visit.
  *
  * @throws KeyPearsError a `kt_*` failure code (evidence recorded in `state`), or
  *   `kt_key_changed` when the contact's key is at another entry than the one pinned (the log
  *   state advances, the pin stays until the user accepts the change).
  */
-export function verifyIdentityForClient(state: TransparencyState, input: ClientVerifyInput): VerifiedEntry {
-  const { address, domain, record, proof, advertised, now } = input;
-  const stored = stateFor(state, domain, advertised);
+export function verifyIdentityForClient(state: TransparencyState, input: ClientVerifyInput): VerifiedEntry | undefined {
+  const { address, domain, nodeUrl, identity, member, now } = input;
+  const stored = stateFor(state, domain, member);
+  if (member === undefined && stored === undefined) return undefined;
   const pin = state.contacts.get(address);
   const knownLabel = pin && pin.origin === stored?.log.origin ? pin.label : undefined;
-  const verdict = verifyServedIdentity({ address, record, proof, state: stored, advertised, knownLabel });
+  const verdict = verifyTransparencyMember({ address, nodeUrl, identity, member, state: stored, knownLabel });
   if (!verdict.ok) {
     fail(state, now, domain, verdict.code, `${domain}: ${verdict.message}`, {
       address,
@@ -286,7 +302,7 @@ export function verifyIdentityForClient(state: TransparencyState, input: ClientV
   const { entry } = verdict;
   if (pin === undefined) {
     const { origin, index, label } = entry;
-    state.contacts.set(address, { origin, index, identityKey: record.identityKey, label });
+    state.contacts.set(address, { origin, index, identityKey: identity.identityKey, label });
   } else if (pin.origin !== entry.origin || pin.index !== entry.index) {
     fail(
       state,
@@ -298,7 +314,7 @@ export function verifyIdentityForClient(state: TransparencyState, input: ClientV
       {
         address,
         pinnedEntry: { origin: pin.origin, index: pin.index, identityKey: toB64u(pin.identityKey) },
-        servedEntry: { origin: entry.origin, index: entry.index, identityKey: toB64u(record.identityKey) },
+        servedEntry: { origin: entry.origin, index: entry.index, identityKey: toB64u(identity.identityKey) },
       },
     );
   }
@@ -445,7 +461,8 @@ export const monitorDue = (state: TransparencyState | undefined, now: number): b
   (state.lastMonitorAt === undefined || now - state.lastMonitorAt >= MONITOR_INTERVAL_SECONDS);
 
 /** Records the owner's own entry, verified by `verifyIdentityForClient` on its own address. */
-export function setSelf(state: TransparencyState, entry: VerifiedEntry): void {
+export function setSelf(state: TransparencyState, entry: VerifiedEntry | undefined): void {
+  if (entry === undefined) return;
   if (state.self && state.self.origin === entry.origin) {
     if (!state.self.indexes.includes(entry.index)) state.self.indexes.push(entry.index);
     return;

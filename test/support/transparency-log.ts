@@ -16,8 +16,13 @@ import {
   SIGNATURE_TYPE_ED25519,
   signNote,
 } from '../../src/protocol/transparency/note.js';
-import type { ServedProof, ServedRecord } from '../../src/protocol/transparency/served-identity.js';
 import { vrfPublicKey } from '../../src/protocol/transparency/vrf.js';
+import {
+  formatLogAdvertisement,
+  type ServedIdentity,
+  type TransparencyMember,
+} from '../../src/protocol/transparency/wire.js';
+import { toB64u } from '../../src/protocol/encoding.js';
 
 export interface TestLog {
   identity: LogIdentity;
@@ -87,7 +92,9 @@ export function testLog(
 export interface TestAccount {
   address: string;
   identitySecretKey: Uint8Array;
-  record: ServedRecord;
+  /** The base URL of the node that serves it (its log is `testLog`'s default origin). */
+  nodeUrl: string;
+  identity: ServedIdentity;
   kind: 'register';
   vrfProof: Uint8Array;
   opening: Uint8Array;
@@ -112,7 +119,7 @@ export function testAccount(address: string, tag: string, nodeBaseUrl = 'https:/
     { address, nodeBaseUrl, identityKey, identityDhKey: dhKey, timestamp: registeredAt },
     identitySecretKey,
   );
-  const record: ServedRecord = { nodeBaseUrl, identityKey, identityDhKey: { id: 1, publicKey: dhKey, signature } };
+  const identity: ServedIdentity = { identityKey, identityDhKey: { id: 1, publicKey: dhKey, signature } };
   const { vrfProof, label } = proveLabel(TEST_VRF_SECRET, address);
   const opening = sha256(utf8(`opening ${tag} ${address}`));
   const entry = registrationEntry({
@@ -120,12 +127,13 @@ export function testAccount(address: string, tag: string, nodeBaseUrl = 'https:/
     address,
     label,
     opening,
-    record: { ...record, registeredAt, registrationProof },
+    record: { ...identity, nodeBaseUrl, registeredAt, registrationProof },
   });
   return {
     address,
     identitySecretKey,
-    record,
+    nodeUrl: nodeBaseUrl,
+    identity,
     kind: 'register',
     vrfProof,
     opening,
@@ -136,24 +144,27 @@ export function testAccount(address: string, tag: string, nodeBaseUrl = 'https:/
   };
 }
 
-/** The transparency part of an answer serving `account` at `index` of `log`, for a verifier that knows `known`. */
-export function servedProof(
+/** The `transparency` member of an answer serving `account` at `index` of `log`, for a requester that knows `known`. */
+export function servedMember(
   account: TestAccount,
   log: TestLog,
   index: number,
   size: number,
   known: number,
-): ServedProof {
+): TransparencyMember {
   const answer = log.answer(index, size, known);
   return {
+    log: formatLogAdvertisement(log.identity, `https://${log.identity.origin}`),
     kind: account.kind,
     index,
-    vrfProof: account.vrfProof,
-    opening: account.opening,
+    vrfProof: toB64u(account.vrfProof),
+    opening: toB64u(account.opening),
     registeredAt: account.registeredAt,
-    registrationProof: account.registrationProof,
+    registrationProof: toB64u(account.registrationProof),
     checkpoint: answer.checkpoint,
-    inclusion: answer.inclusion!.proof,
-    ...(answer.consistency ? { consistency: answer.consistency } : {}),
+    inclusion: answer.inclusion!.proof.map(toB64u),
+    ...(answer.consistency
+      ? { consistency: { from: answer.consistency.from, proof: answer.consistency.proof.map(toB64u) } }
+      : {}),
   };
 }
