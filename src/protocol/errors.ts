@@ -97,6 +97,7 @@ export const LOCAL_ERROR_CODES = [
   'wrong_passphrase',
   'not_registered',
   'not_confirmed',
+  'exchange_forgotten',
   'insecure_node_url',
   'node_unavailable',
 ] as const;
