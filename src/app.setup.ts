@@ -116,6 +116,8 @@ export interface NodeOverrides {
   clock?: Clock;
   /** Where the log lines go; default: standard output. */
   logDestination?: DestinationStream;
+  /** The built web app to serve at /app (scripts/build-web.js); default: the build's dist/web/app. */
+  webAppDir?: string;
 }
 
 /** Opens the database (embedded when DATABASE_URL is unset), migrates it, and listens. */
@@ -125,7 +127,7 @@ export async function createNode(config: AppConfig, overrides: NodeOverrides = {
   try {
     await migrate(connection.poolConfig);
     const app = await NestFactory.create<NestFastifyApplication>(
-      AppModule.forRoot(config, connection, overrides.clock, logger),
+      AppModule.forRoot(config, connection, overrides.clock, logger, overrides.webAppDir),
       createAdapter(logger),
       // rawBody: signed requests are verified over the exact bytes received.
       { logger: new NestPinoLogger(logger), rawBody: true },

@@ -8,7 +8,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { DiscoveryService } from '../discovery/discovery.service.js';
-import { safeFetch } from '../net/safe-fetch.js';
+import { abortable, safeFetch } from '../net/safe-fetch.js';
 import { NodeKeysService } from '../node-keys/node-keys.service.js';
 import { parseDomain } from '../protocol/address.js';
 import { utf8 } from '../protocol/encoding.js';
@@ -44,7 +44,16 @@ export class FederationClient {
    *   and 429), or a discovery error (`no_node_for_domain`, `discovery_unavailable`, ...).
    */
   async post(targetDomain: string, path: string, body: unknown, options: FederationPostOptions): Promise<unknown> {
-    const resolved = await this.discovery.resolveDomain(targetDomain);
+    // One deadline for the whole step, discovery of the peer included (KEYPEARS_FEDERATION_TIMEOUT_MS).
+    const deadline = AbortSignal.timeout(this.config.federationTimeoutMs);
+    const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+    const resolved = await abortable(this.discovery.resolveDomain(targetDomain), signal).catch((e: unknown) => {
+      if (!deadline.aborted) throw e;
+      throw new KeyPearsError(
+        'peer_unavailable',
+        `discovery of ${targetDomain} did not finish within ${this.config.federationTimeoutMs} ms`,
+      );
+    });
     const senderDomain = parseDomain(options.senderDomain);
     if (!this.config.domains.includes(senderDomain)) {
       throw new KeyPearsError('internal_error', `this node does not serve ${senderDomain}`);
@@ -77,7 +86,7 @@ export class FederationClient {
         timeoutMs: this.config.federationTimeoutMs,
         maxBytes: MAX_RESPONSE_BYTES,
         maxRedirects: 0,
-        signal: options.signal,
+        signal,
       });
     } catch (e) {
       if (isKeyPearsError(e)) {

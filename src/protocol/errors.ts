@@ -96,8 +96,11 @@ export const LOCAL_ERROR_CODES = [
   'invalid_keystore',
   'insecure_keystore',
   'keystore_exists',
+  'passphrase_required',
+  'wrong_passphrase',
   'not_registered',
   'not_confirmed',
+  'exchange_forgotten',
   'insecure_node_url',
   'node_unavailable',
   // Key transparency on the client: a contact's key moved in its log, or the owner's own label

@@ -25,11 +25,15 @@ import {
   type LogReader,
   monitorOwnEntries,
   parseTransparency,
+  readTransparency,
+  writeTransparency,
   serializeTransparency,
   setSelf,
   type TransparencyState,
   verifyIdentityForClient,
 } from './transparency.js';
+import { createKeystore } from './identity.js';
+import { parsePlainKeystore, serializePlainKeystore } from './keystore-format.js';
 
 const ORIGIN = 'kp.b.example/kt/1';
 const DOMAIN = 'b.example';
@@ -221,6 +225,12 @@ describe('the keystore member', () => {
     const back = parseTransparency(json)!;
     expect(back).toEqual(state);
     expect(back.self?.foreign).toHaveLength(1);
+    // As a member of the keystore document, sealed and opened with it.
+    const ks = createKeystore('bob@b.example', 'https://kp.b.example', 1767225600);
+    writeTransparency(ks, state);
+    const reopened = parsePlainKeystore(serializePlainKeystore(ks));
+    expect(readTransparency(reopened)).toEqual(state);
+    expect(readTransparency(createKeystore('bob@b.example', 'https://kp.b.example', 1))).toEqual(emptyTransparency());
   });
 });
 

@@ -36,6 +36,7 @@ import {
   verifyTransparencyMember,
 } from '../protocol/transparency/wire.js';
 import { AddressSchema } from '../protocol/wire.js';
+import type { Keystore } from './keystore-format.js';
 
 /** How often the owner's monitor runs on its own (at CLI start, while waiting on the inbox). */
 export const MONITOR_INTERVAL_SECONDS = 600;
@@ -218,6 +219,30 @@ export function parseTransparency(json: TransparencyJson | undefined): Transpare
     ...(json.lastMonitorAt !== undefined ? { lastMonitorAt: json.lastMonitorAt } : {}),
     evidence: json.evidence as StoredEvidence[],
   };
+}
+
+/** The keystore member that holds this state (docs/keystore.md, "transparency"). */
+export const TRANSPARENCY_MEMBER = 'transparency';
+
+/**
+ * The state kept in a keystore (empty when it has none yet).
+ *
+ * @throws KeyPearsError `invalid_keystore` naming the field.
+ */
+export function readTransparency(ks: Keystore): TransparencyState {
+  const raw = ks.extensions?.[TRANSPARENCY_MEMBER];
+  if (raw === undefined) return emptyTransparency();
+  const parsed = TransparencyJson.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new KeyPearsError('invalid_keystore', `keystore transparency.${issue.path.join('.')}: ${issue.message}`);
+  }
+  return parseTransparency(parsed.data)!;
+}
+
+/** Puts the state into the keystore (saved with it). */
+export function writeTransparency(ks: Keystore, state: TransparencyState): void {
+  ks.extensions = { ...ks.extensions, [TRANSPARENCY_MEMBER]: serializeTransparency(state) };
 }
 
 // --- verifying what the client is served ----------------------------------------------------
