@@ -8,6 +8,8 @@
 import { z } from 'zod';
 import { fromB64uSized, toB64u } from '../encoding.js';
 import { isKeyPearsError, KeyPearsError, type ErrorCode } from '../errors.js';
+import { RegistrationResponseSchema } from '../client-api.js';
+import { PrekeyBundleSchema, PublicIdentitySchema } from '../wire.js';
 import { checkRegistrationRecord, registrationEntry, type RegistrationRecord, verifyLabel } from './entry.js';
 import {
   type KtVerdict,
@@ -270,6 +272,27 @@ export interface ServedIdentity {
   identityDhKey: { id: number; publicKey: Uint8Array; signature: Uint8Array };
 }
 
+/**
+ * The record an entry commits to (§7.2), from the served identity and, when there is one, the
+ * registration proof with its timestamp.
+ */
+export function servedRecord(
+  nodeUrl: string,
+  identity: ServedIdentity,
+  proof: { registeredAt?: number; registrationProof?: Uint8Array },
+): RegistrationRecord {
+  const record: RegistrationRecord = {
+    nodeBaseUrl: nodeUrl,
+    identityKey: identity.identityKey,
+    identityDhKey: identity.identityDhKey,
+  };
+  if (proof.registrationProof !== undefined && proof.registeredAt !== undefined) {
+    record.registeredAt = proof.registeredAt;
+    record.registrationProof = proof.registrationProof;
+  }
+  return record;
+}
+
 export interface VerifyTransparencyInput {
   /** The canonical address asked for. */
   address: string;
@@ -356,15 +379,7 @@ export function verifyTransparencyMember(input: VerifyTransparencyInput): Member
   };
   const label = knownLabel ?? verifyLabel(log.identity.vrfKey, address, decoded.vrfProof);
   if (!label) return recordFailure(`the VRF proof does not verify for ${address}`);
-  const record: RegistrationRecord = {
-    nodeBaseUrl: nodeUrl,
-    identityKey: identity.identityKey,
-    identityDhKey: identity.identityDhKey,
-  };
-  if (decoded.registrationProof !== undefined) {
-    record.registeredAt = decoded.registeredAt;
-    record.registrationProof = decoded.registrationProof;
-  }
+  const record = servedRecord(nodeUrl, identity, decoded);
   let entry: Uint8Array;
   try {
     checkRegistrationRecord(decoded.kind, address, record);
@@ -448,3 +463,38 @@ export function parseEntryBundle(bytes: Uint8Array, width: number, code: ErrorCo
 function decodeBytes(text: string, length: number, field: string, code: ErrorCode): Uint8Array {
   return fromB64uSized(text, length, field, code);
 }
+
+/** A query integer of the log's routes: decimal, no sign or leading zeros, 0 to 2^53 - 1. */
+const QueryIndex = z
+  .string()
+  .regex(/^(?:0|[1-9][0-9]{0,15})$/, 'must be a decimal integer without sign or leading zeros')
+  .transform(Number)
+  .refine(Number.isSafeInteger, 'must be at most 2^53 - 1');
+
+/** `GET <log>/proof/inclusion?index=&size=` (docs/transparency.md §11.1). */
+export const InclusionQuerySchema = z.strictObject({ index: QueryIndex, size: QueryIndex });
+/** `GET <log>/proof/consistency?from=&to=`. */
+export const ConsistencyQuerySchema = z.strictObject({ from: QueryIndex, to: QueryIndex });
+
+/** The answer of `GET <log>/proof/inclusion`: PATH(index, D[size]). */
+export const InclusionProofResponseSchema = z.strictObject({ index: Index, size: Index, proof: ProofSchema });
+export type InclusionProofResponse = z.infer<typeof InclusionProofResponseSchema>;
+/** The answer of `GET <log>/proof/consistency`: PROOF(from, D[to]). */
+export const ConsistencyProofResponseSchema = z.strictObject({ from: Index, to: Index, proof: ProofSchema });
+export type ConsistencyProofResponse = z.infer<typeof ConsistencyProofResponseSchema>;
+
+/** An answer object with the member a requester asked for with `KeyPears-KT-Known` (§11.2). */
+export type WithTransparency<T> = T & { transparency?: TransparencyMember };
+
+/** A `PublicIdentity` as a node answers it: with `transparency` when the request asked for it. */
+export const PublicIdentityAnswerSchema = PublicIdentitySchema.extend({
+  transparency: TransparencyMemberSchema.optional(),
+});
+/** A `PrekeyBundle` as a node answers it: with `transparency` when the request asked for it. */
+export const PrekeyBundleAnswerSchema = PrekeyBundleSchema.safeExtend({
+  transparency: TransparencyMemberSchema.optional(),
+});
+/** A `RegistrationResponse` with the new entry's member when the request asked for it. */
+export const RegistrationAnswerSchema = RegistrationResponseSchema.extend({
+  transparency: TransparencyMemberSchema.optional(),
+});
