@@ -186,3 +186,65 @@ describe('a keystore written by earlier clients (version 1, not encrypted)', () 
     expect(again.stderr).toBe('');
   });
 });
+
+describe('forgetting through the CLI', () => {
+  const ID = 'AAAAAAAAAAAAAAAAAAAAAA';
+  const SECRET = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
+
+  async function veraHome(name: string) {
+    const home = path.join(root, name);
+    await mkdir(home, { mode: 0o700 });
+    const file = path.join(home, 'keystore.json');
+    await copyFile(new URL('./fixtures/keystore-v1.json', import.meta.url), file);
+    await chmod(file, 0o600);
+    return home;
+  }
+
+  it('exchange secret --forget hands the secret out once', async () => {
+    const home = await veraHome('vera-once');
+    const once = await runKeypears(['--home', home, '--json', 'exchange', 'secret', ID, '--forget'], withPass());
+    expect(once.json).toEqual({ id: ID, secret: SECRET, forgotten: true });
+    const again = await runKeypears(['--home', home, '--json', 'exchange', 'secret', ID], withPass());
+    expect(again.code).toBe(1);
+    expect(again.json).toEqual({
+      error: {
+        code: 'exchange_forgotten',
+        message: expect.stringMatching(/was forgotten/),
+        details: { forgottenAt: expect.any(Number) },
+      },
+    });
+  });
+
+  it('exchange forget deletes the secret; forgetting again says so; an unknown id is not_found', async () => {
+    const home = await veraHome('vera-forget');
+    const run = await runKeypears(['--home', home, '--json', 'exchange', 'forget', ID], withPass());
+    expect(run.json).toEqual({ id: ID, forgotten: true, forgottenAt: expect.any(Number) });
+    const again = await runKeypears(['--home', home, 'exchange', 'forget', ID], withPass());
+    expect(again.stdout).toMatch(/already forgotten/);
+    const secret = await runKeypears(['--home', home, '--json', 'exchange', 'secret', ID], withPass());
+    expect(secret.json).toMatchObject({ error: { code: 'exchange_forgotten' } });
+    const unknown = await runKeypears(
+      ['--home', home, '--json', 'exchange', 'forget', 'BBBBBBBBBBBBBBBBBBBBBB'],
+      withPass(),
+    );
+    expect(unknown.json).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('settings --forget-after N forgets confirmed secrets N days after they started', async () => {
+    // The fixture's exchange started on 2026-01-01, more than a day before any run of this test.
+    const home = await veraHome('vera-retention');
+    expect((await runKeypears(['--home', home, '--json', 'settings'], withPass())).json).toEqual({
+      forgetAfterDays: null,
+    });
+    for (const bad of ['0', '-1', '1.5', 'soon', '36501']) {
+      const refused = await runKeypears(['--home', home, '--json', 'settings', '--forget-after', bad], withPass());
+      expect(refused.json).toMatchObject({ error: { code: 'invalid_argument' } });
+    }
+    const set = await runKeypears(['--home', home, '--json', 'settings', '--forget-after', '1'], withPass());
+    expect(set.json).toEqual({ forgetAfterDays: 1 });
+    const secret = await runKeypears(['--home', home, '--json', 'exchange', 'secret', ID], withPass());
+    expect(secret.json).toMatchObject({ error: { code: 'exchange_forgotten' } });
+    const never = await runKeypears(['--home', home, '--json', 'settings', '--forget-after', 'never'], withPass());
+    expect(never.json).toEqual({ forgetAfterDays: null });
+  });
+});

@@ -13,12 +13,14 @@ import { identityFingerprint, safetyNumber } from '../../protocol/fingerprint.js
 import {
   acceptExchange,
   exchangeSecret,
+  forgetExchange,
   refreshExchange,
   startExchange,
   waitForExchange,
   waitForInbox,
   type ExchangeSummary,
 } from '../../sdk/exchange.js';
+import { unixNow } from '../../sdk/context.js';
 import { identityPublicKey } from '../../sdk/keystore.js';
 import { resolveAddress } from '../../sdk/resolve.js';
 import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
@@ -159,16 +161,40 @@ export async function exchangeShowCommand(io: CommandIo, id: string): Promise<Co
   return describe(await refreshExchange(await context(io), id));
 }
 
-/** `exchange secret <id>`: refreshes an initiator's unconfirmed exchange first. */
-export async function exchangeSecretCommand(io: CommandIo, id: string): Promise<CommandResult> {
-  let { ks } = await openHome(io);
-  if (ks.exchanges?.get(id)?.status !== 'confirmed' && ks.exchanges?.has(id)) {
+/**
+ * `exchange secret <id> [--forget]`: refreshes an initiator's unconfirmed exchange first; with
+ * `--forget` the secret is forgotten (written) before it is printed, so it is handed out once.
+ */
+export async function exchangeSecretCommand(
+  io: CommandIo,
+  id: string,
+  options: { forget?: boolean } = {},
+): Promise<CommandResult> {
+  const home = await openHome(io);
+  let { ks, save } = home;
+  const known = ks.exchanges?.get(id);
+  if (known && known.status !== 'confirmed' && known.forgottenAt === undefined) {
     const ctx = await context(io);
     await refreshExchange(ctx, id);
-    ks = ctx.ks;
+    ({ ks, save } = ctx);
   }
   const secret = exchangeSecret(ks, id);
-  return { json: { id, secret }, text: secret };
+  if (!options.forget) return { json: { id, secret }, text: secret };
+  forgetExchange(ks, id, unixNow());
+  await save(ks);
+  return { json: { id, secret, forgotten: true }, text: secret };
+}
+
+/** `exchange forget <id>`: deletes the exchange's secret and what could derive it. */
+export async function exchangeForgetCommand(io: CommandIo, id: string): Promise<CommandResult> {
+  const { ks, save } = await openHome(io);
+  const forgotten = forgetExchange(ks, id, unixNow());
+  if (forgotten) await save(ks);
+  const peer = ks.exchanges?.get(id)?.peer;
+  return {
+    json: { id, forgotten, forgottenAt: ks.exchanges?.get(id)?.forgottenAt ?? null },
+    text: forgotten ? `forgot the secret of exchange ${id} with ${peer}` : `exchange ${id} was already forgotten`,
+  };
 }
 
 /** `fingerprint <address>`: the safety number of this user and `address`, after resolving it. */
@@ -213,7 +239,12 @@ export function registerExchangeCommands(program: Command, run: RunCommand): voi
   exchange
     .command('secret <id>')
     .description('the 32-byte shared key of a confirmed exchange, in hex')
-    .action((id: string) => run((io) => exchangeSecretCommand(io, id)));
+    .option('--forget', 'forget the secret once it is printed (it is handed out once)')
+    .action((id: string, options: { forget?: boolean }) => run((io) => exchangeSecretCommand(io, id, options)));
+  exchange
+    .command('forget <id>')
+    .description('delete the secret of an exchange, and everything in the keystore that could derive it again')
+    .action((id: string) => run((io) => exchangeForgetCommand(io, id)));
   program
     .command('inbox')
     .description('incoming exchanges waiting for you')
