@@ -101,6 +101,7 @@ export const LOCAL_ERROR_CODES = [
   'not_registered',
   'not_confirmed',
   'exchange_forgotten',
+  'safety_number_changed',
   'insecure_node_url',
   'node_unavailable',
 ] as const;
