@@ -4,6 +4,16 @@ import type pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { PG_ADMISSION_POOL, PG_POOL } from './pg-pool.js';
 
+/**
+ * Limits of an interactive transaction (docs/operators.md, "The database"): how long it may
+ * wait for a connection of the pool, and how long it may run. Prisma's defaults (2 s and 5 s)
+ * are too short for the embedded database's single connection under load, where transactions
+ * queue; past these limits the transaction fails with P2028, answered 503
+ * `database_unavailable`, rather than holding a request for ever.
+ */
+export const TRANSACTION_MAX_WAIT_MS = 10_000;
+export const TRANSACTION_TIMEOUT_MS = 15_000;
+
 /** The one Prisma client of the node, on the node's one pool. Only repositories inject it. */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
@@ -11,7 +21,10 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     @Inject(PG_ADMISSION_POOL) private readonly admissionPool: pg.Pool,
   ) {
-    super({ adapter: new PrismaPg(pool) });
+    super({
+      adapter: new PrismaPg(pool),
+      transactionOptions: { maxWait: TRANSACTION_MAX_WAIT_MS, timeout: TRANSACTION_TIMEOUT_MS },
+    });
   }
 
   async onModuleDestroy(): Promise<void> {

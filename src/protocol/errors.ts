@@ -46,6 +46,7 @@ export const API_ERROR_CODES = [
   'exchange_expired',
   'proof_expired',
   'rate_limited',
+  'too_many_pending',
   'peer_error',
   'destination_forbidden',
   'insecure_scheme',
@@ -67,6 +68,8 @@ export const API_ERROR_CODES = [
   'kt_log_inconsistent',
   'kt_stale',
   'kt_log_reset',
+  // the node's own check: an account row no longer matches its log entry
+  'kt_entry_mismatch',
   'fetch_failed',
   'fetch_timeout',
   'database_unavailable',
