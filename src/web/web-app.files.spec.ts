@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { refusal } from '../../test/support/expect-error.js';
 import { loadWebAppFiles } from './web-app.files.js';
-import { WebService } from './web.service.js';
+import { WEB_APP_HEADERS, WebService } from './web.service.js';
 
 const dirs: string[] = [];
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -60,6 +60,16 @@ describe('the web app’s files', () => {
     for (const name of ['../secret.html', 'sub/dir.js', 'script.php', '.hidden.js']) {
       const dir = await appDir({ 'index.html': 'x' }, { [name]: sha256('z') });
       expect(loadWebAppFiles(dir)).toEqual({ available: false, reason: expect.stringMatching(/not built/) });
+    }
+  });
+});
+
+describe('docs/operators.md', () => {
+  it('shows every header the app is served with, as it is sent', async () => {
+    const doc = await readFile(path.resolve('docs/operators.md'), 'utf8');
+    for (const [name, value] of Object.entries(WEB_APP_HEADERS)) {
+      expect(doc).toContain(`| \`${name}\``);
+      expect(doc).toContain(`\`${value}\``);
     }
   });
 });
