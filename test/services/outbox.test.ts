@@ -370,7 +370,7 @@ describe('peers never wait for each other', () => {
   const carolOfC = () => remoteUser(`carol${++serial}@c.test`, 'https://kp.c.test', graph.clock.unixSeconds());
   const deliveredTo = (domain: string) => peer.deliveries.filter((d) => d.domain === domain).length;
 
-  it('delivers to one peer while a request to another hangs, in the same round', async () => {
+  it('delivers a message queued for one peer while a request to another hangs, in the same round', async () => {
     let release: () => void = () => undefined;
     const hanging = new Promise<void>((resolve) => (release = resolve));
     peer.answer = async (d) => {
@@ -378,9 +378,10 @@ describe('peers never wait for each other', () => {
       return {};
     };
     const toC = await bobStarts(carolOfC());
-    const toA = await bobStarts();
     const round = worker.drain();
-    // The round goes on while c.test's request is in flight: a.test's message is delivered.
+    // Queued while c.test's request hangs: the round claims again (at its next poll), and
+    // delivers it without waiting for c.test.
+    const toA = await bobStarts();
     for (let i = 0; i < 200 && (await exchangeOf(toA.exchangeId)).status !== 'delivered'; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
