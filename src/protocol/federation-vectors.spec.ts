@@ -7,13 +7,18 @@ import { describe, expect, it } from '@jest/globals';
 import { ed25519PublicKey, ed25519Verify, sha256 } from './crypto.js';
 import { fromB64u, fromHex, toB64u, toHex, utf8 } from './encoding.js';
 import { exchangeTranscript } from './exchange.js';
-import { ConfirmationMessageSchema, InitiationMessageSchema } from './exchange-api.js';
+import {
+  ConfirmationMessageSchema,
+  FederationBatchAnswerSchema,
+  FederationBatchSchema,
+  InitiationMessageSchema,
+} from './exchange-api.js';
 import { checkIncomingInitiation } from './exchange-message.js';
 import { signRequest, verifyRequest } from './http-signature.js';
 import { parseWire } from './wire.js';
 
 const vectors = JSON.parse(readFileSync('docs/test-vectors/federation.json', 'utf8'));
-const { request } = vectors;
+const { request, batch } = vectors;
 
 describe('federation request vector', () => {
   it('reproduces the headers and signature base from the node key and the request', () => {
@@ -53,6 +58,48 @@ describe('federation request vector', () => {
         code: 'bad_signature',
       });
     }
+  });
+});
+
+describe('federation batch vector', () => {
+  it('is the two messages of the first case, signed as a federation request, and verifies', async () => {
+    const first = vectors.messages[0];
+    expect(batch.body).toBe(JSON.stringify({ messages: [first.message, first.confirmationMessage] }));
+    const parsed = parseWire(FederationBatchSchema, JSON.parse(batch.body));
+    expect(parsed.messages.map((m) => m.type)).toEqual(['initiation', 'confirmation']);
+    const headers = signRequest({
+      method: batch.method,
+      targetUri: batch.targetUri,
+      body: utf8(batch.body),
+      keyId: batch.keyId,
+      secretKey: fromHex(request.nodeSecretKey),
+      headers: batch.coveredHeaders,
+      now: batch.created,
+      ttlSeconds: batch.expires - batch.created,
+      nonce: batch.nonce,
+    });
+    expect(headers).toEqual(batch.headers);
+    const signature = new Uint8Array(Buffer.from(/^kp=:(.*):$/.exec(batch.headers.Signature)![1], 'base64'));
+    expect(ed25519Verify(signature, utf8(batch.signatureBase), fromB64u(request.nodePublicKey))).toBe(true);
+    await expect(
+      verifyRequest({
+        method: batch.method,
+        targetUri: batch.targetUri,
+        body: utf8(batch.body),
+        headers: { ...batch.headers, ...batch.coveredHeaders },
+        requiredHeaders: Object.keys(batch.coveredHeaders),
+        now: batch.created + 1,
+        resolveKey: () => fromB64u(request.nodePublicKey),
+      }),
+    ).resolves.toMatchObject({ keyId: request.keyId });
+  });
+
+  it('has an answer with one result per message, in order', () => {
+    const { results } = parseWire(FederationBatchAnswerSchema, JSON.parse(batch.answer));
+    expect(results).toEqual([
+      { exchangeId: vectors.messages[0].message.initiation.exchangeId, status: 'delivered' },
+      { error: { code: 'not_found', message: 'no such exchange' } },
+    ]);
   });
 });
 
