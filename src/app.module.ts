@@ -15,11 +15,19 @@ import { ExchangeModule } from './exchange/exchange.module.js';
 import { HashModule } from './hash/hash.module.js';
 import { HealthModule } from './health/health.module.js';
 import { NodeKeysModule } from './node-keys/node-keys.module.js';
+import { TransparencyModule } from './transparency/transparency.module.js';
+import { WebModule } from './web/web.module.js';
 import { WellKnownModule } from './well-known/well-known.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, connection: DatabaseConnection, clock?: Clock, logger?: Logger): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    connection: DatabaseConnection,
+    clock?: Clock,
+    logger?: Logger,
+    webAppDir?: string,
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -33,9 +41,11 @@ export class AppModule {
         AccountsModule,
         DirectoryModule,
         NodeKeysModule,
+        TransparencyModule,
         WellKnownModule,
         DiscoveryModule,
         ExchangeModule,
+        WebModule.forRoot(webAppDir),
       ],
     };
   }

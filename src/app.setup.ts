@@ -17,6 +17,7 @@ import { createLogger, NestPinoLogger } from './common/logger.js';
 import type { AppConfig } from './config/config.js';
 import { openDatabase } from './database/database-connection.js';
 import { migrate } from './database/migrator.js';
+import { TransparencyService } from './transparency/transparency.service.js';
 import { startMetricsListener, type MetricsListener } from './metrics/metrics-listener.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import { MAX_BATCH_BYTES } from './protocol/exchange-api.js';
@@ -99,6 +100,10 @@ export async function setupApp(app: NestFastifyApplication): Promise<void> {
     yamlDocumentUrl: 'api/docs-yaml',
   });
   await app.init();
+  // The transparency log exists, and holds every account, before the node answers anything
+  // (docs/transparency.md §12.3). Operator commands never start it: they may run with another
+  // environment, and the log's origin comes from the node's URL.
+  await app.get(TransparencyService).started();
   // Only JSON bodies are accepted (415 otherwise): drop the text and form parsers that
   // Fastify and the Nest adapter install by default.
   app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
@@ -120,6 +125,8 @@ export interface NodeOverrides {
   clock?: Clock;
   /** Where the log lines go; default: standard output. */
   logDestination?: DestinationStream;
+  /** The built web app to serve at /app (scripts/build-web.js); default: the build's dist/web/app. */
+  webAppDir?: string;
 }
 
 /** Opens the database (embedded when DATABASE_URL is unset), migrates it, and listens. */
@@ -129,7 +136,7 @@ export async function createNode(config: AppConfig, overrides: NodeOverrides = {
   try {
     await migrate(connection.poolConfig);
     const app = await NestFactory.create<NestFastifyApplication>(
-      AppModule.forRoot(config, connection, overrides.clock, logger),
+      AppModule.forRoot(config, connection, overrides.clock, logger, overrides.webAppDir),
       createAdapter(logger),
       // rawBody: signed requests are verified over the exact bytes received.
       { logger: new NestPinoLogger(logger), rawBody: true },

@@ -84,6 +84,25 @@ describe('lint: the protocol core and the SDK also run in a browser', () => {
   });
 });
 
+describe('lint: the keystore format also runs in a browser', () => {
+  it.each([
+    ['a node: module', "import { readFile } from 'node:fs/promises';", /a browser stores the same document/],
+    ['the keystore file', "import { saveKeystore } from './keystore.js';", /a browser stores the same document/],
+    ['the CLI', "import { runCli } from '../cli/program.js';", /only the layers under it/],
+  ])('refuses %s in src/sdk/keystore-format.ts', async (_, source, message) => {
+    expect(await refusals('src/sdk/keystore-format.ts', `${source}\nexport {};\n`)).toEqual([
+      expect.stringMatching(message),
+    ]);
+  });
+
+  it('refuses Buffer in src/sdk/keystore-format.ts', async () => {
+    const [result] = await eslint.lintText('export const b = Buffer.from([]);\n', {
+      filePath: 'src/sdk/keystore-format.ts',
+    });
+    expect(result.messages.map((m) => m.ruleId)).toContain('no-restricted-globals');
+  });
+});
+
 describe('lint: only repositories and src/database talk to the database', () => {
   it.each([
     ['Prisma', "import { Prisma } from '@prisma/client';"],

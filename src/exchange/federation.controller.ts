@@ -16,7 +16,9 @@ import {
   type FederationClaimRequest,
   type FederationMessage,
 } from '../protocol/exchange-api.js';
-import { PrekeyBundleSchema, type PrekeyBundle } from '../protocol/wire.js';
+import { PrekeyBundleAnswerSchema, type WithTransparency } from '../protocol/transparency/wire.js';
+import type { PrekeyBundle } from '../protocol/wire.js';
+import { ApiKtKnown, KtKnown } from '../transparency/kt-known.decorator.js';
 import { BundleBrokerService } from './bundle-broker.service.js';
 import { InboundExchangeService } from './inbound-exchange.service.js';
 
@@ -43,13 +45,15 @@ export class FederationController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Claim a prekey bundle of a local address on behalf of a user of the sending node' })
   @ApiZodBody(FederationClaimRequestSchema)
-  @ApiZodResponse(200, PrekeyBundleSchema)
-  @ApiErrors(400, 404, 429)
+  @ApiKtKnown()
+  @ApiZodResponse(200, PrekeyBundleAnswerSchema)
+  @ApiErrors(400, 404, 429, 500)
   claim(
     @CurrentOrigin() origin: FederationOrigin,
     @Body(new ZodPipe(FederationClaimRequestSchema)) request: FederationClaimRequest,
-  ): Promise<PrekeyBundle> {
-    return this.bundles.claimForNode(origin, request);
+    @KtKnown() known: number | undefined,
+  ): Promise<WithTransparency<PrekeyBundle>> {
+    return this.bundles.claimForNode(origin, request, known);
   }
 
   @Post('messages')

@@ -105,7 +105,7 @@ export function fromB64uSized(
   return bytes;
 }
 
-export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+export const utf8 = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let length = 0;

@@ -4,7 +4,7 @@
  * responses are parsed with the wire schemas and every signature in them is verified; error
  * answers become KeyPearsError with the node's code when it is a documented one.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { readCappedBody } from '../net/capped-body.js';
 import { parseAddress } from '../protocol/address.js';
 import {
@@ -64,6 +64,9 @@ export interface NodeClientOptions {
   timeoutMs?: number;
 }
 
+/** What `resolve` reads of the node's answer; the identity is checked by decodePublicIdentity. */
+const ResolveAnswerSchema = z.looseObject({ node: z.string().max(2048), identity: z.unknown() });
+
 /** Larger answers are refused: the biggest legitimate one (a bundle) is about 5 KiB. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -85,7 +88,9 @@ export class NodeClient {
 
   constructor(private readonly options: NodeClientOptions) {
     this.baseUrl = normalizeNodeUrl(options.baseUrl, options.allowInsecureHttp);
-    this.fetchImpl = options.fetch ?? fetch;
+    // Called as a function, not as a method of this client: a browser's fetch refuses any
+    // `this` but the window ("Illegal invocation").
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.now = options.now ?? unixNow;
     this.timeoutMs = options.timeoutMs ?? 15_000;
   }
@@ -110,6 +115,18 @@ export class NodeClient {
     const canonical = parseAddress(address).canonical;
     const body = await this.call('GET', `/api/v1/identities/${encodeURIComponent(canonical)}`, { signed: false });
     return decodePublicIdentity(body, canonical);
+  }
+
+  /**
+   * `GET /api/v1/resolve/{address}`: the node serving any address, local or remote, found by this
+   * node's discovery, with the address's public identity, verified here (every signature
+   * against the identity key). What a browser uses: its page may talk only to its own node.
+   */
+  async resolve(address: string): Promise<{ node: string; identity: DecodedPublicIdentity }> {
+    const canonical = parseAddress(address).canonical;
+    const body = await this.call('GET', `/api/v1/resolve/${encodeURIComponent(canonical)}`, { signed: false });
+    const answer = parseWire(ResolveAnswerSchema, body, 'invalid_response');
+    return { node: answer.node, identity: decodePublicIdentity(answer.identity, canonical) };
   }
 
   /** `POST /api/v1/identities/{address}/claim`, verified. Consumes one-time prekeys on the node. */
@@ -178,6 +195,11 @@ export class NodeClient {
   /** `POST /api/v1/blocks`: blocks an address or a whole domain. */
   block(pattern: string): Promise<{ blocks: string[] }> {
     return this.call('POST', '/api/v1/blocks', { body: { pattern }, signed: true }, BlockListSchema);
+  }
+
+  /** `GET /api/v1/blocks`: the addresses and domains this user blocks. */
+  blocks(): Promise<{ blocks: string[] }> {
+    return this.call('GET', '/api/v1/blocks', { signed: true }, BlockListSchema);
   }
 
   /** `DELETE /api/v1/blocks/{pattern}`. */
