@@ -22,10 +22,14 @@ import { TransparencyService } from './transparency/transparency.service.js';
 import { startMetricsListener, type MetricsListener } from './metrics/metrics-listener.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import { KeyPearsError } from './protocol/errors.js';
+import { MAX_BATCH_BYTES } from './protocol/exchange-api.js';
 import { NODE_VERSION } from './version.js';
 
-/** Largest request body the node reads at all; endpoints set tighter limits of their own. */
-export const BODY_LIMIT_BYTES = 512 * 1024;
+/**
+ * Largest request body the node reads at all (a federation batch's limit, which the node
+ * document announces); endpoints set tighter limits of their own.
+ */
+export const BODY_LIMIT_BYTES = MAX_BATCH_BYTES;
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
