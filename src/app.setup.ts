@@ -18,13 +18,18 @@ import { nameRequestSources } from './common/request-source.js';
 import type { AppConfig } from './config/config.js';
 import { openDatabase } from './database/database-connection.js';
 import { migrate } from './database/migrator.js';
+import { TransparencyService } from './transparency/transparency.service.js';
 import { startMetricsListener, type MetricsListener } from './metrics/metrics-listener.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import { KeyPearsError } from './protocol/errors.js';
+import { MAX_BATCH_BYTES } from './protocol/exchange-api.js';
 import { NODE_VERSION } from './version.js';
 
-/** Largest request body the node reads at all; endpoints set tighter limits of their own. */
-export const BODY_LIMIT_BYTES = 512 * 1024;
+/**
+ * Largest request body the node reads at all (a federation batch's limit, which the node
+ * document announces); endpoints set tighter limits of their own.
+ */
+export const BODY_LIMIT_BYTES = MAX_BATCH_BYTES;
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -112,6 +117,10 @@ export async function setupApp(app: NestFastifyApplication): Promise<void> {
     yamlDocumentUrl: 'api/docs-yaml',
   });
   await app.init();
+  // The transparency log exists, and holds every account, before the node answers anything
+  // (docs/transparency.md §12.3). Operator commands never start it: they may run with another
+  // environment, and the log's origin comes from the node's URL.
+  await app.get(TransparencyService).started();
   // Only JSON bodies are accepted (415 otherwise): drop the text and form parsers that
   // Fastify and the Nest adapter install by default.
   app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);

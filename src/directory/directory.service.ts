@@ -22,6 +22,8 @@ import {
   type PrekeyUpload,
   type PublicIdentity,
 } from '../protocol/wire.js';
+import type { WithTransparency } from '../protocol/transparency/wire.js';
+import { TransparencyService } from '../transparency/transparency.service.js';
 import { PrekeyRepository, type DirectoryAccount, type OneTimePrekeyCounts } from './prekey.repository.js';
 
 /** Most one-time prekeys of each kind stored for one account. */
@@ -80,6 +82,7 @@ export class DirectoryService {
     private readonly prekeys: PrekeyRepository,
     private readonly rateLimits: RateLimitService,
     private readonly clock: Clock,
+    private readonly transparency: TransparencyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -130,8 +133,24 @@ export class DirectoryService {
    * @throws KeyPearsError `not_found` (the same for unknown addresses, addresses of domains
    *   this node does not serve, and accounts without published prekeys).
    */
-  async lookupPublicIdentity(address: Address): Promise<PublicIdentity> {
-    return publicIdentity(await this.findComplete(address));
+  async lookupPublicIdentity(address: Address, known?: number): Promise<WithTransparency<PublicIdentity>> {
+    const account = await this.findComplete(address);
+    this.transparency.checkServed(account);
+    return this.withProof(publicIdentity(account), account, known);
+  }
+
+  /**
+   * Adds the `transparency` member when the requester asked for it (`known`, the log size it
+   * knows: docs/transparency.md §11.2) and the log is advertised.
+   */
+  private async withProof<T extends object>(
+    answer: T,
+    account: DirectoryAccount,
+    known: number | undefined,
+  ): Promise<WithTransparency<T>> {
+    if (known === undefined) return answer;
+    const transparency = await this.transparency.member(account, known);
+    return transparency ? { ...answer, transparency } : answer;
   }
 
   /**
@@ -141,9 +160,13 @@ export class DirectoryService {
    *
    * @throws KeyPearsError `rate_limited` or `not_found`.
    */
-  async claimBundle(target: Address, requester: ClaimRequester): Promise<PrekeyBundle> {
+  async claimBundle(
+    target: Address,
+    requester: ClaimRequester,
+    known?: number,
+  ): Promise<WithTransparency<PrekeyBundle>> {
     await this.rateLimits.consumeAll(claimLimits(this.config, requester, target.canonical));
-    return this.claim(target);
+    return this.claim(target, known);
   }
 
   /**
@@ -152,11 +175,11 @@ export class DirectoryService {
    *
    * @throws KeyPearsError `not_found`.
    */
-  claimCountedBundle(target: Address): Promise<PrekeyBundle> {
-    return this.claim(target);
+  claimCountedBundle(target: Address, known?: number): Promise<WithTransparency<PrekeyBundle>> {
+    return this.claim(target, known);
   }
 
-  private async claim({ canonical: target, domain }: Address): Promise<PrekeyBundle> {
+  private async claim({ canonical: target, domain }: Address, known?: number): Promise<WithTransparency<PrekeyBundle>> {
     if (!this.config.domains.includes(domain)) throw notFound();
     const found = await this.prekeys.claimBundle(target);
     if (!found || !isComplete(found.account)) throw notFound();
@@ -167,7 +190,8 @@ export class DirectoryService {
     const pqOneTimePrekey = encode(claimed.pqOneTimePrekey);
     if (oneTimePrekey) bundle.oneTimePrekey = oneTimePrekey;
     if (pqOneTimePrekey) bundle.pqOneTimePrekey = pqOneTimePrekey;
-    return bundle;
+    this.transparency.checkServed(account);
+    return this.withProof(bundle, account, known);
   }
 
   private async findComplete({ canonical, domain }: Address): Promise<CompleteAccount> {
