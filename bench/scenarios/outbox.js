@@ -14,7 +14,7 @@
 import { initiateExchange } from '../../dist/protocol/exchange.js';
 import { withClient } from '../lib/database.js';
 import { nowSeconds, registerUser, startFederation } from '../lib/federation.js';
-import { rate, row, seconds } from '../lib/report.js';
+import { rate, row } from '../lib/report.js';
 import { sleep } from '../lib/processes.js';
 import { settings } from '../lib/settings.js';
 

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestNameserver, type LoopbackNameserver } from '../support/dns-server.js';
 import { eventually, exchangeUser, type ExchangeUser } from '../support/exchange-users.js';
-import { arrivals, expectDeliveredOnce, startOne, UNLIMITED } from '../support/fault-load.js';
+import { arrivals, expectDeliveredOnce, initiationFor, startOne, UNLIMITED } from '../support/fault-load.js';
 import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy.js';
 import { startTestNode, type TestNode } from '../support/test-node.js';
 import { startTruncatingNameserver, type TruncatingNameserver } from '../support/truncating-nameserver.js';
@@ -92,18 +92,9 @@ describe('delivery faults', () => {
     await b.restart();
     const { bundle, decoded } = await alice.client.exchangeBundle('bob@b.test');
     await b.stop();
-    const { initiateExchange } = await import('../../src/protocol/exchange.js');
     const toB: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const { initiation } = initiateExchange({
-        self: {
-          address: alice.ks.address,
-          identitySecretKey: alice.ks.identitySecretKey,
-          identityDhSecretKey: alice.ks.identityDh.secretKey,
-        },
-        peerBundle: decoded,
-        createdAt: Math.floor(Date.now() / 1000),
-      });
+      const initiation = initiationFor(alice, decoded);
       expect((await alice.client.startExchange({ initiation, bundle })).status).toBe('pending');
       toB.push(initiation.exchangeId);
     }
