@@ -331,19 +331,40 @@ describeInBrowser('the web app in a browser', () => {
       await expect(verified.getAttribute('data-safety-number')).resolves.toBe(
         await row(alice, id).getByTestId('exchange-safety-number').getAttribute('data-safety-number'),
       );
+      await expect(alice.getByTestId('contact-state').textContent()).resolves.toContain('not compared');
+      await alice.getByRole('button', { name: 'We compared it: mark as verified' }).click();
+      await alice.getByTestId('contact-state').filter({ hasText: 'You compared this safety number' }).waitFor();
       await screenshot(alice, 'alice-7-verify');
 
       await alice.getByRole('button', { name: 'Exchanges' }).click();
       alice.once('dialog', (dialog) => void dialog.accept());
       await row(alice, id).getByRole('button', { name: 'Forget' }).click();
-      await row(alice, id).waitFor({ state: 'detached', timeout: SLOW });
+      await row(alice, id).getByTestId('forgotten').waitFor({ timeout: SLOW });
       await alice.getByRole('status').filter({ hasText: 'Forgotten' }).waitFor();
-      // Gone from the stored keystore too: a reload and unlock no longer shows it.
+      await expect(row(alice, id).getByRole('button').count()).resolves.toBe(0);
+      // Gone from the stored keystore too: after a reload the exchange is listed without its secret.
       await alice.reload();
       await alice.getByLabel('Passphrase').fill(ALICE_PASS);
       await alice.getByRole('button', { name: 'Unlock' }).click();
       await until(alice, alice.getByRole('heading', { name: 'Hello, alice@a.test' }));
-      await expect(alice.getByText('No exchanges yet.').isVisible()).resolves.toBe(true);
+      await row(alice, id).getByTestId('forgotten').waitFor();
+      await expect(row(alice, id).getByRole('button', { name: 'Show secret' }).count()).resolves.toBe(0);
+      const stored = await alice.evaluate(
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const open = indexedDB.open('keypears');
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const get = open.result.transaction('keystore').objectStore('keystore').get('current');
+              get.onsuccess = () => resolve(get.result as string);
+              get.onerror = () => reject(get.error);
+            };
+          }),
+      );
+      const { ks } = await openKeystore(stored, ALICE_PASS);
+      expect(ks.exchanges?.get(id)).toMatchObject({ forgottenAt: expect.any(Number) });
+      expect(ks.exchanges?.get(id)?.secret).toBeUndefined();
+      expect(ks.contacts?.get('bob@b.test')?.verifiedAt).toEqual(expect.any(Number));
     },
     2 * SLOW,
   );
