@@ -172,7 +172,7 @@ beforeAll(async () => {
   ns.setTxt('_keypears.b.test', `v=KP1; node=${b.config.publicUrl}`);
   browser = await launchBrowser();
   const aliceContext = await browser.newContext({ acceptDownloads: true });
-  bobContext = await browser.newContext({ acceptDownloads: true });
+  bobContext = await browser.newContext({ acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'] });
   [alice, bob, carol] = await Promise.all([
     newPage(aliceContext, a),
     newPage(bobContext, b),
@@ -239,6 +239,9 @@ describeInBrowser('the web app in a browser', () => {
       await bob.keyboard.press('Enter');
       await bob.getByRole('heading', { name: 'Hello, bob@b.test' }).waitFor({ timeout: SLOW });
       await expect(confirmedSecret(bob, id)).resolves.toBe(secret);
+      await row(bob, id).getByRole('button', { name: 'Copy secret' }).click();
+      await bob.getByRole('status').filter({ hasText: 'on your clipboard' }).waitFor();
+      await expect(bob.evaluate(() => navigator.clipboard.readText())).resolves.toBe(secret);
     },
     2 * SLOW,
   );
