@@ -6,6 +6,7 @@ import { failureOf, newProgram, parseProgram } from '../cli/command-io.js';
 import type { AdminIo } from './admin-context.js';
 import { registerInviteCommand } from './invite.command.js';
 import { registerNodeKeyCommand } from './node-key.command.js';
+import { registerPublicUrlCommand } from './public-url.command.js';
 
 /** Runs one admin command; resolves to the process exit code. */
 export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
@@ -16,6 +17,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
   );
   registerInviteCommand(program, io);
   registerNodeKeyCommand(program, io);
+  registerPublicUrlCommand(program, io);
   try {
     return await parseProgram(program, argv);
   } catch (e) {

@@ -2,9 +2,11 @@
  * The node's one error boundary. Every error leaves as `{"error": {"code", "message"}}`
  * with the status of its code; framework errors (unknown route, malformed JSON, oversized or
  * wrongly typed bodies) are translated to the same shape; anything unexpected is logged
- * with its stack and answered as a generic 500, never with internal details.
+ * with its stack and answered as a generic 500, never with internal details. Its log lines go
+ * through the request's own logger, so each carries the request id (`reqId`, the
+ * X-Request-Id answered to the client).
  */
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, isKeyPearsError, type ApiErrorCode, type ErrorCode } from '../protocol/errors.js';
 import { statusForCode } from './error-status.js';
@@ -42,8 +44,6 @@ const HTTP_CODES: Record<number, ApiErrorCode> = {
 
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('ErrorBoundary');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
@@ -58,7 +58,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (isKeyPearsError(exception)) {
       const status = statusForCode(exception.code);
       if (status === undefined) return this.internal(exception, request);
-      if (status >= 500) this.logger.warn(`${exception.code}: ${exception.message}`);
+      if (status >= 500) {
+        request.log.warn({ context: 'ErrorBoundary', code: exception.code }, `${exception.code}: ${exception.message}`);
+      }
       const retry = exception.details?.retryAfterSeconds;
       return {
         status,
@@ -90,9 +92,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   private internal(exception: unknown, request: FastifyRequest): Translated {
-    this.logger.error(
+    request.log.error(
+      { context: 'ErrorBoundary', stack: exception instanceof Error ? exception.stack : String(exception) },
       `unhandled error on ${request.method} ${request.url}`,
-      exception instanceof Error ? exception.stack : String(exception),
     );
     return { status: 500, code: 'internal_error', message: 'internal error' };
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { NodeKeysModule } from '../node-keys/node-keys.module.js';
+import { PublicUrlCheck } from './public-url.check.js';
 import { WellKnownController } from './well-known.controller.js';
 
-@Module({ imports: [NodeKeysModule], controllers: [WellKnownController] })
+@Module({ imports: [NodeKeysModule], controllers: [WellKnownController], providers: [PublicUrlCheck] })
 export class WellKnownModule {}
