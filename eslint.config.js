@@ -90,10 +90,55 @@ const layerImports = ({ folder, role, above }) => {
   return { paths, patterns };
 };
 
-/** The protocol core's rules, and no node:* module: the transparency core also runs in a browser. */
-const transparencyImports = () => {
-  const { paths, patterns } = layerImports(LAYERS[0]);
-  patterns.push({ group: ['node:*'], message: 'keep the transparency core framework-free: it also runs in a browser' });
+/**
+ * The code the web app runs in a browser: the protocol core, the SDK but for its Node-only files,
+ * and the one helper of src/net the SDK's client uses. Besides its layer's rules, none of it may
+ * import a node:* module statically or use Buffer; a Node-only fast path is imported at run
+ * time and optional (src/protocol/crypto.ts). The bundler refuses the same (scripts/build-web.js).
+ */
+const BROWSER_PATHS = [
+  { layer: LAYERS[0], files: ['src/protocol/**/*.ts'] },
+  { layer: LAYERS[1], files: ['src/net/capped-body.ts'] },
+  { layer: LAYERS[2], files: ['src/sdk/**/*.ts'] },
+];
+/** SDK files that only a program on Node uses: the keystore file, discovery by DNS. */
+const NODE_ONLY_SDK = ['src/sdk/keystore.ts', 'src/sdk/resolve.ts'];
+
+/**
+ * The web app (src/web/app), bundled for browsers by scripts/build-web.js: it may import the
+ * protocol core, the SDK, its own files and browser-safe packages, and nothing of the server.
+ */
+const webAppImports = () => {
+  const { paths, patterns } = packages(
+    { names: [...FRAMEWORK.names, ...DATABASE.names], scopes: [...FRAMEWORK.scopes, ...DATABASE.scopes] },
+    'src/web/app runs in a browser: it must not depend on NestJS, Fastify, Prisma or pg.',
+  );
+  patterns.push(
+    {
+      regex: '^\\.\\./(?!\\.\\./(protocol|sdk)/)',
+      message: 'src/web/app runs in a browser: it may import only its own files, src/protocol and src/sdk',
+    },
+    { group: ['node:*'], message: 'src/web/app runs in a browser: no node:* module' },
+  );
+  return { paths, patterns };
+};
+
+const browserImports = (layer) => {
+  const { paths, patterns } = layerImports(layer);
+  patterns.push({
+    group: ['node:*'],
+    message: `src/${layer.folder} also runs in a browser (the web app): no static node:* import; load a Node-only fast path at run time, as src/protocol/crypto.ts does`,
+  });
+  return { paths, patterns };
+};
+
+/** The SDK's rules, and no node:* module: the keystore format is also written by a browser client. */
+const keystoreFormatImports = () => {
+  const { paths, patterns } = layerImports(LAYERS[2]);
+  patterns.push({
+    group: ['node:*', './keystore.js'],
+    message: 'keep the keystore format free of files and node:*: a browser stores the same document',
+  });
   return { paths, patterns };
 };
 
@@ -189,16 +234,40 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The transparency core is shared with clients that may run in a browser (docs/transparency.md):
-    // the protocol core's rules, and no node:* module or Buffer either.
-    files: ['src/protocol/transparency/**/*.ts'],
-    ignores: ['**/*.spec.ts'],
+  // The protocol core and the SDK run in the web app too (docs/web.md): their layer's rules, and
+  // no node:* module or Buffer either.
+  ...BROWSER_PATHS.map(({ layer, files }) => ({
+    files,
+    ignores: ['**/*.spec.ts', ...NODE_ONLY_SDK],
     rules: {
-      'no-restricted-imports': restrict(transparencyImports()),
+      'no-restricted-imports': restrict(browserImports(layer)),
       'no-restricted-globals': [
         'error',
-        { name: 'Buffer', message: 'use Uint8Array (the core also runs in a browser)' },
+        { name: 'Buffer', message: 'use Uint8Array and src/protocol/encoding.ts (this code also runs in a browser)' },
+      ],
+    },
+  })),
+  {
+    // The keystore format without its file (docs/keystore.md): a browser client stores the same
+    // document, so no node:* module and no Buffer; the file and the prompt are elsewhere.
+    files: ['src/sdk/keystore-format.ts'],
+    rules: {
+      'no-restricted-imports': restrict(keystoreFormatImports()),
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: 'use Uint8Array (a browser stores this format too)' },
+      ],
+    },
+  },
+  {
+    files: ['src/web/app/**/*.ts'],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      'no-restricted-imports': restrict(webAppImports()),
+      'no-restricted-globals': ['error', { name: 'Buffer', message: 'use Uint8Array: the web app runs in a browser' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'the web app runs in a browser: there is no environment' },
       ],
     },
   },

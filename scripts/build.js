@@ -1,7 +1,8 @@
-// Builds the node into dist/ (Prisma client, then tsc) and records what it was built from.
+// Builds the node into dist/ (Prisma client, then tsc, then the web app with esbuild:
+// scripts/build-web.js) and records what it was built from.
 // With --if-stale (npm start) it builds only when that record differs from the sources now:
 // a digest of every file under src/ (but src/generated/, which the build derives from
-// prisma/), prisma/ and prisma.config.ts, the tsconfig files, package-lock.json and the two
+// prisma/), prisma/ and prisma.config.ts, the tsconfig files, package-lock.json and the
 // build scripts. Reading and hashing them takes a few tens of milliseconds; the build, tens
 // of seconds.
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildWebApp } from './build-web.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP = path.join(ROOT, 'dist', '.build-stamp');
@@ -20,6 +22,7 @@ const INPUTS = [
   'tsconfig.build.json',
   'package-lock.json',
   'scripts/build.js',
+  'scripts/build-web.js',
   'scripts/prisma-generate.js',
 ];
 const EXCLUDED = new Set([path.join('src', 'generated')]);
@@ -64,4 +67,5 @@ if (process.argv.includes('--if-stale') && existsSync(STAMP) && readFileSync(STA
 run(process.execPath, [path.join(ROOT, 'scripts', 'prisma-generate.js')]);
 rmSync(path.join(ROOT, 'dist'), { recursive: true, force: true });
 run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+await buildWebApp({ outdir: path.join(ROOT, 'dist', 'web', 'app') });
 writeFileSync(STAMP, `${digest}\n`);

@@ -15,11 +15,18 @@ import { ExchangeModule } from './exchange/exchange.module.js';
 import { HashModule } from './hash/hash.module.js';
 import { HealthModule } from './health/health.module.js';
 import { NodeKeysModule } from './node-keys/node-keys.module.js';
+import { WebModule } from './web/web.module.js';
 import { WellKnownModule } from './well-known/well-known.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, connection: DatabaseConnection, clock?: Clock, logger?: Logger): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    connection: DatabaseConnection,
+    clock?: Clock,
+    logger?: Logger,
+    webAppDir?: string,
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -36,6 +43,7 @@ export class AppModule {
         WellKnownModule,
         DiscoveryModule,
         ExchangeModule,
+        WebModule.forRoot(webAppDir),
       ],
     };
   }

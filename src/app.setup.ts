@@ -138,6 +138,8 @@ export interface NodeOverrides {
   clock?: Clock;
   /** Where the log lines go; default: standard output. */
   logDestination?: DestinationStream;
+  /** The built web app to serve at /app (scripts/build-web.js); default: the build's dist/web/app. */
+  webAppDir?: string;
 }
 
 /** What a failure to listen on `host`:`port` (named by `what`) means, in one line. */
@@ -173,7 +175,7 @@ export async function createNode(config: AppConfig, overrides: NodeOverrides = {
         : `database schema up to date (${migrated.alreadyApplied} migration(s))`,
     );
     app = await NestFactory.create<NestFastifyApplication>(
-      AppModule.forRoot(config, connection, overrides.clock, logger),
+      AppModule.forRoot(config, connection, overrides.clock, logger, overrides.webAppDir),
       createAdapter(logger, () => stopping),
       // rawBody: signed requests are verified over the exact bytes received. abortOnError
       // false: a failure while assembling the node is thrown to the caller (not process.abort()).

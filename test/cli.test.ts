@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli } from '../src/cli/program.js';
+import { runKeypears, withPassphrase, type CliRun } from './support/cli.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
 let t: TestNode;
@@ -23,32 +23,11 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json: Record<string, unknown>;
-}
-
 /** The environment of a developer running nodes on this machine. */
 const devEnv = () => ({ KEYPEARS_DEV: '1', KEYPEARS_DEV_WELL_KNOWN_PORT: String(t.config.port) });
 
-async function cli(argv: string[], env: Record<string, string> = devEnv()): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    env: { HOME: root, ...env },
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  let json: Record<string, unknown> = {};
-  if (argv.includes('--json')) {
-    const lines = stdout.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    json = JSON.parse(lines[0]) as Record<string, unknown>;
-  }
-  return { code, stdout, stderr, json };
-}
+const cli = (argv: string[], env: Record<string, string> = devEnv()): Promise<CliRun> =>
+  runKeypears(argv, withPassphrase({ HOME: root, ...env }));
 
 describe('keypears init, register, publish, resolve', () => {
   let home: string;

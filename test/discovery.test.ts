@@ -12,6 +12,7 @@ import { resolveAddress, resolveNodeUrl } from '../src/sdk/resolve.js';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { freePort } from './support/free-port.js';
 import { MovableClock } from './support/movable-clock.js';
+import { commandIo } from './support/cli.js';
 import { startLoopbackHttp, type LoopbackHttp } from './support/loopback-http.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 import { registerUser } from './support/test-users.js';
@@ -209,13 +210,13 @@ describe('client-side resolution (the CLI does its own discovery)', () => {
 
   it('keypears resolve prints address, node and fingerprint from the environment settings', async () => {
     const env = { KEYPEARS_DEV: '1', KEYPEARS_DNS_SERVERS: ns.address, KEYPEARS_DEV_WELL_KNOWN_PORT: String(web.port) };
-    const io = { home: '/nonexistent', json: true, env, progress: () => undefined };
+    const io = commandIo('/nonexistent', env);
     const { json, text } = await resolveCommand(io, 'carol@wk.test');
     expect(json).toMatchObject({ address: 'carol@wk.test', node: b.config.publicUrl, method: 'well-known' });
     expect(json.fingerprint).toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){7}$/);
     expect(text).toContain(String(json.fingerprint));
     await expect(
-      resolveCommand({ ...io, env: { KEYPEARS_DNS_SERVERS: ns.address } }, 'bob@b.test'),
+      resolveCommand(commandIo('/nonexistent', { KEYPEARS_DNS_SERVERS: ns.address }), 'bob@b.test'),
     ).rejects.toMatchObject({
       code: 'insecure_scheme',
     });

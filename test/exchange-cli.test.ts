@@ -18,9 +18,11 @@ import {
   inboxCommand,
 } from '../src/cli/commands/exchange.js';
 import { runCli } from '../src/cli/program.js';
+import { openHome } from '../src/cli/user-context.js';
 import { NodeClient } from '../src/sdk/client.js';
 import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
-import { keystorePath, loadKeystore, saveKeystore } from '../src/sdk/keystore.js';
+import { keystorePath, saveKeystore } from '../src/sdk/keystore.js';
+import { commandIo, testKeystoreKey } from './support/cli.js';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { eventually } from './support/exchange-users.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
@@ -43,12 +45,13 @@ async function home(t: TestNode, address: string): Promise<CommandIo> {
     allowInsecureHttp: true,
     signer: { address: ks.address, secretKey: ks.identitySecretKey },
   });
-  await saveKeystore(dir, ks);
+  const key = await testKeystoreKey();
+  await saveKeystore(dir, ks, key);
   await client.register(buildRegistration(ks, nowSeconds()));
   ks.registeredAt = nowSeconds();
   await topUp({ ks, client }, 3);
-  await saveKeystore(dir, ks);
-  return { home: dir, json: true, env: { KEYPEARS_DEV: '1', KEYPEARS_DNS_SERVERS: ns.address }, progress: () => {} };
+  await saveKeystore(dir, ks, key);
+  return commandIo(dir, { KEYPEARS_DEV: '1', KEYPEARS_DNS_SERVERS: ns.address });
 }
 
 beforeAll(async () => {
@@ -121,7 +124,7 @@ describe('keypears exchange commands', () => {
     expect(done.json.elapsedMs).toEqual(expect.any(Number));
     expect(done.text).toContain('confirmed');
     expect(lines.some((l) => l.includes('waiting for bob@b.test'))).toBe(true);
-    expect((await loadKeystore(alice.home)).exchanges?.get(id)?.status).toBe('confirmed');
+    expect((await openHome(alice)).ks.exchanges?.get(id)?.status).toBe('confirmed');
   });
 
   it('inbox --wait waits for an incoming exchange, showing progress', async () => {

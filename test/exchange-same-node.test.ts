@@ -8,7 +8,7 @@ import { toHex } from '../src/protocol/encoding.js';
 import { acceptExchange as derive } from '../src/protocol/exchange.js';
 import { decodePublicIdentity } from '../src/protocol/wire.js';
 import { acceptExchange, exchangeSecret, refreshExchange, startExchange } from '../src/sdk/exchange.js';
-import { parseKeystore, serializeKeystore } from '../src/sdk/keystore.js';
+import { parsePlainKeystore, serializePlainKeystore } from '../src/sdk/keystore.js';
 import { exchangeUser, type ExchangeUser } from './support/exchange-users.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
@@ -53,7 +53,7 @@ describe('same-node exchange', () => {
     const started = await startExchange(alice.ctx, 'bob@a.test');
     await acceptExchange(bob.ctx, started.id);
     const view = await bob.client.getExchange(started.id);
-    const ks = parseKeystore(serializeKeystore(bob.ks));
+    const ks = parsePlainKeystore(serializePlainKeystore(bob.ks));
     const record = ks.exchanges!.get(started.id)!;
     expect(ks.oneTimePrekeys.has(view.initiation.oneTimePrekeyId!)).toBe(false);
     expect(ks.pqOneTimePrekeys.has(view.initiation.pqPrekeyId)).toBe(false);

@@ -36,6 +36,7 @@ beforeAll(async () => {
     KEYPEARS_OUTBOX_POLL_MS: '50',
     KEYPEARS_OUTBOX_BACKOFF_MAX_MS: '300',
     KEYPEARS_OUTBOX_LEASE_MS: '1500',
+    KEYPEARS_FEDERATION_TIMEOUT_MS: '1000',
   };
   [a, b, c] = await Promise.all([
     startTestNode({ ...env, KEYPEARS_DOMAINS: 'a.test' }),

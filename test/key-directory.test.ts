@@ -67,15 +67,14 @@ function x25519Record(
   user: TestUser,
   kind: PrekeyKind = 'one-time-prekey',
   signer = user.ks.identitySecretKey,
+  id = nextId++,
 ): PublicKeyRecord {
-  const id = nextId++;
   const publicKey = x25519Keygen().publicKey;
   const signature = signPrekey({ kind, address: user.ks.address, keyId: id, publicKey }, signer);
   return { id, publicKey: toB64u(publicKey), signature: toB64u(signature) };
 }
 
-function mlkemRecord(user: TestUser, kind: PrekeyKind = 'pq-one-time'): PublicKeyRecord {
-  const id = nextId++;
+function mlkemRecord(user: TestUser, kind: PrekeyKind = 'pq-one-time', id = nextId++): PublicKeyRecord {
   const publicKey = mlkem768Keygen().publicKey;
   const signature = signPrekey({ kind, address: user.ks.address, keyId: id, publicKey }, user.ks.identitySecretKey);
   return { id, publicKey: toB64u(publicKey), signature: toB64u(signature) };
@@ -204,7 +203,7 @@ describe('publishing prekeys', () => {
     const prisma = t.node.app.get(PrismaService);
     const account = await prisma.account.findUniqueOrThrow({ where: { address: 'alice@a.example' } });
     const events = await prisma.keyEvent.findMany({ where: { accountId: account.id }, orderBy: { seq: 'asc' } });
-    expect(events.map((e) => [e.kind, e.keyId])).toEqual([
+    expect(events.map((e) => [e.kind, Number(e.keyId)])).toEqual([
       ['identity', 0],
       ['identity-dh', alice.ks.identityDh.id],
       ['signed-prekey', first.id],
@@ -228,6 +227,34 @@ describe('publishing prekeys', () => {
     );
     const record = { id: current, publicKey: toB64u(publicKey), signature: toB64u(signature) };
     expect(await errorOf(await upload(alice, { signedPrekey: record }))).toEqual({ status: 409, code: 'conflict' });
+  });
+});
+
+describe('key ids over the whole protocol range (0 .. 2^32 - 1)', () => {
+  it('stores, serves and hands out ids 2^31 and 2^32 - 1', async () => {
+    const erin = await registerUser(t, 'erin@a.example', 0);
+    const top = 2 ** 32 - 1;
+    const half = 2 ** 31;
+    const signed = x25519Record(erin, 'signed-prekey', erin.ks.identitySecretKey, half);
+    const lastResort = mlkemRecord(erin, 'pq-last-resort', top);
+    const body = {
+      signedPrekey: signed,
+      pqLastResort: lastResort,
+      oneTimePrekeys: [x25519Record(erin, 'one-time-prekey', erin.ks.identitySecretKey, top)],
+      pqOneTimePrekeys: [mlkemRecord(erin, 'pq-one-time', half)],
+    };
+    expect((await upload(erin, body)).status).toBe(200);
+    expect(await erin.client.getAccount()).toMatchObject({
+      oneTimePrekeys: 1,
+      pqOneTimePrekeys: 1,
+      signedPrekey: { id: half },
+      pqLastResort: { id: top },
+    });
+    // Resending the current keys is recognised as the same keys, not a conflict.
+    expect((await upload(erin, { signedPrekey: signed, pqLastResort: lastResort })).status).toBe(200);
+    const bundle = await bob.client.claim('erin@a.example');
+    expect([bundle.signedPrekey.id, bundle.pqLastResort.id]).toEqual([half, top]);
+    expect([bundle.oneTimePrekey?.id, bundle.pqOneTimePrekey?.id]).toEqual([top, half]);
   });
 });
 

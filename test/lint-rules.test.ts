@@ -41,15 +41,65 @@ describe('lint: the protocol core stays framework-free', () => {
   });
 });
 
-describe('lint: the transparency core also runs in a browser', () => {
+describe('lint: the protocol core and the SDK also run in a browser', () => {
+  /** The browser rules' messages: the import rules and the ban on Buffer. */
+  async function browserRefusals(filePath: string, source: string): Promise<string[]> {
+    const [result] = await eslint.lintText(source, { filePath });
+    return result.messages
+      .filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-globals')
+      .map((m) => m.message);
+  }
+
   it.each([
-    ['a node: module', "import { createHash } from 'node:crypto';", /framework-free: it also runs in a browser/],
+    ['src/protocol/probe.ts', 'protocol'],
+    ['src/protocol/transparency/probe.ts', 'protocol'],
+    ['src/sdk/probe.ts', 'sdk'],
+    ['src/net/capped-body.ts', 'net'],
+  ])('refuses a static node: import and Buffer in %s', async (filePath, folder) => {
+    const nodeImport = "import { createHash } from 'node:crypto';\nexport const h = createHash;\n";
+    expect(await browserRefusals(filePath, nodeImport)).toEqual([
+      expect.stringMatching(new RegExp(`src/${folder} also runs in a browser .*no static node:\\* import`)),
+    ]);
+    const buffer = "export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');\n";
+    expect(await browserRefusals(filePath, buffer)).toEqual([
+      expect.stringMatching(/this code also runs in a browser/),
+    ]);
+  });
+
+  it('allows a Node-only fast path imported at run time, and Node-only SDK files', async () => {
+    const dynamic = "export const nodeCrypto = await import('node:crypto').catch(() => undefined);\n";
+    expect(await browserRefusals('src/protocol/probe.ts', dynamic)).toEqual([]);
+    const nodeOnly = "import { readFile } from 'node:fs/promises';\nexport const r = readFile;\n";
+    expect(await browserRefusals('src/sdk/keystore.ts', nodeOnly)).toEqual([]);
+    expect(await browserRefusals('src/sdk/resolve.ts', nodeOnly)).toEqual([]);
+  });
+
+  it.each([
     ['NestJS', "import { Injectable } from '@nestjs/common';", / src\/protocol is the framework-free core/],
     ['a server module', "import { Clock } from '../../common/clock.js';", /must not import the server/],
-  ])('refuses %s in src/protocol/transparency', async (_, source, message) => {
+  ])('keeps the layer rules in src/protocol/transparency: refuses %s', async (_, source, message) => {
     expect(await refusals('src/protocol/transparency/probe.ts', `${source}\nexport {};\n`)).toEqual([
       expect.stringMatching(message),
     ]);
+  });
+});
+
+describe('lint: the keystore format also runs in a browser', () => {
+  it.each([
+    ['a node: module', "import { readFile } from 'node:fs/promises';", /a browser stores the same document/],
+    ['the keystore file', "import { saveKeystore } from './keystore.js';", /a browser stores the same document/],
+    ['the CLI', "import { runCli } from '../cli/program.js';", /only the layers under it/],
+  ])('refuses %s in src/sdk/keystore-format.ts', async (_, source, message) => {
+    expect(await refusals('src/sdk/keystore-format.ts', `${source}\nexport {};\n`)).toEqual([
+      expect.stringMatching(message),
+    ]);
+  });
+
+  it('refuses Buffer in src/sdk/keystore-format.ts', async () => {
+    const [result] = await eslint.lintText('export const b = Buffer.from([]);\n', {
+      filePath: 'src/sdk/keystore-format.ts',
+    });
+    expect(result.messages.map((m) => m.ruleId)).toContain('no-restricted-globals');
   });
 });
 

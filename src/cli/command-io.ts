@@ -6,12 +6,20 @@
 import { Command, CommanderError } from 'commander';
 import type { Env } from '../net/settings.js';
 import { isKeyPearsError, type ErrorCode } from '../protocol/errors.js';
+import type { ScryptParams } from '../sdk/keystore-format.js';
+
+/** Asks a question on the terminal without echoing the answer (a passphrase). */
+export type Prompt = (question: string) => Promise<string>;
 
 /** Where a program reads its environment and writes its output (real streams, or buffers in tests). */
 export interface ProgramIo {
   env: Env;
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
+  /** A prompt on the terminal; absent when standard input is not one (then only the environment gives passphrases). */
+  prompt?: Prompt;
+  /** The scrypt cost of keystores sealed under a new passphrase (default DEFAULT_SCRYPT; tests choose a cheap one). */
+  scrypt?: ScryptParams;
 }
 
 /** What every `keypears` command needs from the CLI around it. */
@@ -22,6 +30,12 @@ export interface CommandIo {
   env: Env;
   /** Writes a progress line for people (stderr); not called with `--json`. */
   progress(text: string, final?: boolean): void;
+  /** Writes a warning or a note on stderr, with or without `--json`. */
+  warn(text: string): void;
+  /** The terminal prompt, when there is a terminal. */
+  prompt?: Prompt;
+  /** The scrypt cost of a keystore sealed under a new passphrase. */
+  scrypt?: ScryptParams;
 }
 
 /** A command's answer: one JSON object for `--json`, a text for people. */

@@ -11,6 +11,7 @@ import { NODE_VERSION } from '../version.js';
 import { failureOf, newProgram, parseProgram, type CommandIo, type ProgramIo, type RunCommand } from './command-io.js';
 import { registerAccountCommands } from './commands/account.js';
 import { registerExchangeCommands } from './commands/exchange.js';
+import { registerKeystoreCommands } from './commands/keystore.js';
 import { registerResolveCommand } from './commands/resolve.js';
 
 /** `--home`, else `$KEYPEARS_HOME`, else `~/.keypears`. */
@@ -27,7 +28,11 @@ export async function runCli(argv: string[], streams: ProgramIo): Promise<number
   )
     .version(NODE_VERSION)
     .option('--home <dir>', 'keystore directory (default: $KEYPEARS_HOME, then ~/.keypears)')
-    .option('--json', 'print exactly one JSON object on stdout');
+    .option('--json', 'print exactly one JSON object on stdout')
+    .addHelpText(
+      'after',
+      '\nThe keystore is sealed under a passphrase: asked on the terminal (no echo), or KEYPEARS_PASSPHRASE.',
+    );
 
   let exitCode = 0;
   const run: RunCommand = async (action) => {
@@ -40,6 +45,9 @@ export async function runCli(argv: string[], streams: ProgramIo): Promise<number
       progress: (text, final = true) => {
         if (!json) streams.stderr.write(final ? `${text}\n` : `\r${text}`);
       },
+      warn: (text) => streams.stderr.write(`${text}\n`),
+      ...(streams.prompt ? { prompt: streams.prompt } : {}),
+      ...(streams.scrypt ? { scrypt: streams.scrypt } : {}),
     };
     try {
       const result = await action(io);
@@ -59,6 +67,7 @@ export async function runCli(argv: string[], streams: ProgramIo): Promise<number
   registerAccountCommands(program, run);
   registerResolveCommand(program, run);
   registerExchangeCommands(program, run);
+  registerKeystoreCommands(program, run);
 
   const usage = await parseProgram(program, argv);
   return usage || exitCode;

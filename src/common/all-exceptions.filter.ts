@@ -1,13 +1,15 @@
 /**
  * The node's one error boundary. Every error leaves as `{"error": {"code", "message"}}`
  * with the status of its code; framework errors (unknown route, malformed JSON, oversized or
- * wrongly typed bodies) are translated to the same shape; anything unexpected is logged
- * with its stack and answered as a generic 500, never with internal details. Its log lines go
- * through the request's own logger, so each carries the request id (`reqId`, the
- * X-Request-Id answered to the client).
+ * wrongly typed bodies) are translated to the same shape; a database that cannot be reached
+ * or cannot serve now is 503 `database_unavailable` wherever it is found; anything unexpected
+ * is logged with its stack and answered as a generic 500, never with internal details.
+ * Its log lines go through the request's own logger, so each carries the request id
+ * (`reqId`, the X-Request-Id answered to the client).
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../database/prisma-errors.js';
 import { errorBody, isKeyPearsError, type ApiErrorCode, type ErrorCode } from '../protocol/errors.js';
 import { statusForCode } from './error-status.js';
 
@@ -30,6 +32,9 @@ const FASTIFY_ERRORS: Record<string, Omit<Translated, 'message'> & { message?: s
   },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', message: 'invalid Content-Length' },
 };
+
+/** What a client is told to wait before retrying when the database is away. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 const HTTP_CODES: Record<number, ApiErrorCode> = {
   400: 'invalid_request',
@@ -87,6 +92,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const statusCode = (exception as { statusCode?: unknown })?.statusCode;
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
       return { status: statusCode, code: HTTP_CODES[statusCode] ?? 'invalid_request', message: 'bad request' };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      request.log.warn(
+        { context: 'ErrorBoundary', code: 'database_unavailable' },
+        `database_unavailable on ${request.method} ${request.url}: ${(exception as Error).message}`,
+      );
+      return {
+        status: 503,
+        code: 'database_unavailable',
+        message: 'the database is unavailable; try again shortly',
+        retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+      };
     }
     return this.internal(exception, request);
   }

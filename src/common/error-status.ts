@@ -50,6 +50,7 @@ export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   proof_expired: 422,
   // 429
   rate_limited: 429,
+  too_many_pending: 429,
   // 502 / 503 / 504: something we depend on
   peer_error: 502,
   destination_forbidden: 502,
@@ -73,6 +74,7 @@ export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   kt_log_inconsistent: 502,
   kt_stale: 502,
   kt_log_reset: 502,
+  kt_entry_mismatch: 500,
   fetch_failed: 503,
   fetch_timeout: 504,
   database_unavailable: 503,

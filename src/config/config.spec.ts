@@ -50,6 +50,16 @@ describe('loadConfig', () => {
     fails({ KEYPEARS_DNS_SERVERS: '127.0.0.1' }, 'KEYPEARS_DNS_SERVERS');
   });
 
+  it('refuses an outbox lease that is not longer than the federation request deadline', () => {
+    expect(loadConfig({})).toMatchObject({ outboxLeaseMs: 30_000, federationTimeoutMs: 10_000 });
+    fails({ KEYPEARS_OUTBOX_LEASE_MS: '10000' }, 'KEYPEARS_OUTBOX_LEASE_MS');
+    fails({ KEYPEARS_OUTBOX_LEASE_MS: '1500', KEYPEARS_FEDERATION_TIMEOUT_MS: '2000' }, 'KEYPEARS_OUTBOX_LEASE_MS');
+    expect(loadConfig({ KEYPEARS_OUTBOX_LEASE_MS: '1500', KEYPEARS_FEDERATION_TIMEOUT_MS: '1000' })).toMatchObject({
+      outboxLeaseMs: 1500,
+      federationTimeoutMs: 1000,
+    });
+  });
+
   it('accepts KEYPEARS_DEV_WELL_KNOWN_PORT only in development mode', () => {
     expect(loadConfig({}).devWellKnownPort).toBeUndefined();
     expect(loadConfig({ KEYPEARS_DEV: '1', KEYPEARS_DEV_WELL_KNOWN_PORT: '8080' }).devWellKnownPort).toBe(8080);

@@ -61,6 +61,17 @@ export interface AppConfig {
    * (a second delivery after a crash is harmless: receivers are idempotent).
    */
   outboxLeaseMs: number;
+  /** How long delivered and given-up outbox messages are kept before the worker deletes them. */
+  outboxRetentionSeconds: number;
+  /**
+   * Deadline of one outbound federation request, discovery of the peer included. The outbox
+   * lease must be longer (loadConfig refuses one that is not).
+   */
+  federationTimeoutMs: number;
+  /** Federation requests in flight to one peer at a time (each may carry several messages). */
+  deliveryConcurrencyPerPeer: number;
+  /** Initiations one local sender may have waiting for delivery (pending) at a time. */
+  outstandingInitiationsPerSender: number;
   /** Exchange initiations one sender address may send to one recipient per hour. */
   exchangeLimitPerPair: number;
   /** Federation messages one origin node may deliver per minute. */
@@ -150,6 +161,16 @@ export function loadConfig(env: Env): AppConfig {
     throw new SettingError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent`);
   }
 
+  const federationTimeoutMs = integer(env, 'KEYPEARS_FEDERATION_TIMEOUT_MS', 10_000, 500, 120_000);
+  const outboxLeaseMs = integer(env, 'KEYPEARS_OUTBOX_LEASE_MS', 30_000, 1000, 3_600_000);
+  if (outboxLeaseMs <= federationTimeoutMs) {
+    throw new SettingError(
+      'KEYPEARS_OUTBOX_LEASE_MS',
+      `must be longer than KEYPEARS_FEDERATION_TIMEOUT_MS (${federationTimeoutMs} ms), got ${outboxLeaseMs}: ` +
+        'a message whose lease ran out while its request was still in flight would be sent twice at once',
+    );
+  }
+
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
   return {
     databaseUrl,
@@ -165,7 +186,11 @@ export function loadConfig(env: Env): AppConfig {
     exchangeTtlSeconds: integer(env, 'KEYPEARS_EXCHANGE_TTL_SECONDS', 7 * 86_400, 60, 365 * 86_400),
     outboxPollMs: integer(env, 'KEYPEARS_OUTBOX_POLL_MS', 1000, 10, 60_000),
     outboxBackoffMaxMs: integer(env, 'KEYPEARS_OUTBOX_BACKOFF_MAX_MS', 600_000, 100, 86_400_000),
-    outboxLeaseMs: integer(env, 'KEYPEARS_OUTBOX_LEASE_MS', 30_000, 1000, 3_600_000),
+    outboxLeaseMs,
+    outboxRetentionSeconds: integer(env, 'KEYPEARS_OUTBOX_RETENTION_SECONDS', 7 * 86_400, 60, 365 * 86_400),
+    federationTimeoutMs,
+    deliveryConcurrencyPerPeer: integer(env, 'KEYPEARS_DELIVERY_CONCURRENCY_PER_PEER', 4, 1, 64),
+    outstandingInitiationsPerSender: integer(env, 'KEYPEARS_OUTSTANDING_INITIATIONS_PER_SENDER', 100, 1, 1_000_000),
     exchangeLimitPerPair: integer(env, 'KEYPEARS_EXCHANGE_LIMIT_PER_PAIR', 30, 1, 1_000_000),
     exchangeLimitPerOrigin: integer(env, 'KEYPEARS_EXCHANGE_LIMIT_PER_ORIGIN', 600, 1, 1_000_000),
     claimLimitPerPair: integer(env, 'KEYPEARS_CLAIM_LIMIT_PER_PAIR', 10, 1, 1_000_000),

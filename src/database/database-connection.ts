@@ -12,11 +12,23 @@ export const DATABASE_CONNECTION = Symbol('DATABASE_CONNECTION');
 
 /** Pool size per node process on a real server. */
 const POOL_SIZE = 10;
+/**
+ * Client-side deadlines on a real server: to connect (or wait for a free connection of the
+ * pool), and for any one query to answer, so a server that stops answering (stopped,
+ * partitioned) fails requests with `database_unavailable` instead of holding them.
+ */
+const CONNECT_TIMEOUT_MS = 5000;
+const QUERY_TIMEOUT_MS = 30_000;
 
 export async function openDatabase(config: AppConfig): Promise<DatabaseConnection> {
   if (config.databaseUrl !== undefined) {
     return {
-      poolConfig: { connectionString: config.databaseUrl, max: POOL_SIZE, connectionTimeoutMillis: 5000 },
+      poolConfig: {
+        connectionString: config.databaseUrl,
+        max: POOL_SIZE,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        query_timeout: QUERY_TIMEOUT_MS,
+      },
       embedded: false,
       close: async () => {},
     };

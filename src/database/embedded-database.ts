@@ -70,6 +70,9 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+/** The longest a query waits for the embedded database's one connection. */
+const EMBEDDED_QUEUE_TIMEOUT_MS = 30_000;
+
 export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
   const socketDir = path.join(dataDir, 'run');
   try {
@@ -107,8 +110,16 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
 
   return {
     // One connection: PGlite has a single backend, and transactions from several pooled
-    // connections would interleave on it.
-    poolConfig: { host: socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 1 },
+    // connections would interleave on it. Requests queue for it; one that waits longer than
+    // the deadline fails (503 database_unavailable) instead of waiting for ever.
+    poolConfig: {
+      host: socketDir,
+      port: SOCKET_PORT,
+      user: 'postgres',
+      database: 'postgres',
+      max: 1,
+      connectionTimeoutMillis: EMBEDDED_QUEUE_TIMEOUT_MS,
+    },
     async stop() {
       await server.stop();
       await db.close();

@@ -42,19 +42,25 @@ const CLAIM_BUNDLE = `WITH target AS (
          pq.key_id AS pq_key_id, pq.public_key AS pq_public_key, pq.signature AS pq_signature
     FROM target LEFT JOIN x ON true LEFT JOIN pq ON true`;
 
+/**
+ * A key id (0 .. 2^32 - 1) as read from its BIGINT column: pg returns int8 as a string,
+ * Prisma's raw queries as a bigint; both convert exactly with Number().
+ */
+type StoredKeyId = string | bigint | number;
+
 interface AccountRow {
   id: string;
   address: string;
   domain: string;
   identity_key: Buffer;
-  identity_dh_key_id: number;
+  identity_dh_key_id: StoredKeyId;
   identity_dh_key: Buffer;
   identity_dh_signature: Buffer;
-  signed_prekey_id: number | null;
+  signed_prekey_id: StoredKeyId | null;
   signed_prekey: Buffer | null;
   signed_prekey_signature: Buffer | null;
   signed_prekey_at: Date | null;
-  pq_last_resort_id: number | null;
+  pq_last_resort_id: StoredKeyId | null;
   pq_last_resort: Buffer | null;
   pq_last_resort_signature: Buffer | null;
   created_at: Date;
@@ -73,7 +79,7 @@ export interface DirectoryAccount {
 }
 
 /** A stored key record, or null when any of its columns is unset. */
-function keyRecord(id: number | null, publicKey: Buffer | null, signature: Buffer | null): KeyRecord | null {
+function keyRecord(id: StoredKeyId | null, publicKey: Buffer | null, signature: Buffer | null): KeyRecord | null {
   return id === null || publicKey === null || signature === null
     ? null
     : { id: Number(id), publicKey: fromDbBytes(publicKey), signature: fromDbBytes(signature) };
@@ -104,23 +110,23 @@ export interface ClaimedPrekeys {
 }
 
 interface ClaimRow extends AccountRow {
-  x_key_id: number | null;
+  x_key_id: StoredKeyId | null;
   x_public_key: Buffer | null;
   x_signature: Buffer | null;
-  pq_key_id: number | null;
+  pq_key_id: StoredKeyId | null;
   pq_public_key: Buffer | null;
   pq_signature: Buffer | null;
 }
 
 interface LockedAccountRow {
-  signed_prekey_id: number | null;
+  signed_prekey_id: StoredKeyId | null;
   signed_prekey: Uint8Array | null;
-  pq_last_resort_id: number | null;
+  pq_last_resort_id: StoredKeyId | null;
   pq_last_resort: Uint8Array | null;
 }
 
-const sameKey = (id: number | null, key: Uint8Array | null, record: KeyRecord): boolean =>
-  id === record.id && key !== null && Buffer.from(key).equals(Buffer.from(record.publicKey));
+const sameKey = (id: StoredKeyId | null, key: Uint8Array | null, record: KeyRecord): boolean =>
+  id !== null && Number(id) === record.id && key !== null && Buffer.from(key).equals(Buffer.from(record.publicKey));
 
 @Injectable()
 export class PrekeyRepository {
@@ -195,7 +201,7 @@ export class PrekeyRepository {
 
         const signed = upload.signedPrekey;
         if (signed && !sameKey(current.signed_prekey_id, current.signed_prekey, signed)) {
-          if (signed.id === current.signed_prekey_id) {
+          if (current.signed_prekey_id !== null && signed.id === Number(current.signed_prekey_id)) {
             throw new KeyPearsError('conflict', `signed prekey id ${signed.id} is already in use for another key`);
           }
           await tx.account.update({
@@ -212,7 +218,7 @@ export class PrekeyRepository {
 
         const lastResort = upload.pqLastResort;
         if (lastResort && !sameKey(current.pq_last_resort_id, current.pq_last_resort, lastResort)) {
-          if (lastResort.id === current.pq_last_resort_id) {
+          if (current.pq_last_resort_id !== null && lastResort.id === Number(current.pq_last_resort_id)) {
             throw new KeyPearsError(
               'conflict',
               `last-resort key id ${lastResort.id} is already in use for another key`,

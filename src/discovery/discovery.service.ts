@@ -115,10 +115,17 @@ export class DiscoveryService {
       if (entry.status === 'found') return this.fromCache(entry);
       throw cachedError(entry);
     }
+    const joined = this.inFlight.get(domain);
+    if (joined) {
+      this.metrics.discoveryLookup('joined');
+      return joined;
+    }
+    await options.beforeNetwork?.();
+    // Checked again after the await, and set with no await between the check and the set, so
+    // that concurrent lookups of one domain share one network lookup.
     let pending = this.inFlight.get(domain);
     this.metrics.discoveryLookup(pending ? 'joined' : 'network');
     if (!pending) {
-      await options.beforeNetwork?.();
       pending = this.refresh(domain, entry).finally(() => this.inFlight.delete(domain));
       this.inFlight.set(domain, pending);
     }

@@ -3,7 +3,9 @@ import { isUniqueViolation } from '../database/prisma-errors.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Exchange, Prisma } from '../generated/prisma/client.js';
 import type { ExchangeRole, ExchangeStatus } from '../protocol/exchange-api.js';
+import { KeyPearsError } from '../protocol/errors.js';
 import type { ExchangeConfirmation, ExchangeInitiation, PublicIdentity } from '../protocol/wire.js';
+import { sameMessage } from './exchange-rules.js';
 import { OutboxRepository, type NewOutboxMessage } from './outbox/outbox.repository.js';
 
 /** One side of an exchange, as a local account's node keeps it. */
@@ -84,11 +86,18 @@ export class ExchangeRepository {
   /**
    * Stores a new exchange row, with the outbox message that carries it on when given, in one
    * transaction. Returns the existing row instead when this account already has this
-   * exchange id (a retry, or a redelivery), so that a message stored twice is one exchange.
+   * exchange id with the same role and the same initiation (a retry, or a redelivery that
+   * raced with the first delivery), so that a message stored twice is one exchange.
+   *
+   * @param pendingLimit when given, the most `pending` initiator exchanges the account may
+   *   have (counted under a lock on the account row, so concurrent starts cannot pass it).
+   * @throws KeyPearsError `conflict` when another exchange holds the id, `too_many_pending`
+   *   over `pendingLimit`.
    */
-  async insert(row: NewExchange, carriedBy?: CarriedBy): Promise<StoredExchange> {
+  async insert(row: NewExchange, carriedBy?: CarriedBy, pendingLimit?: number): Promise<StoredExchange> {
     try {
       return await this.prisma.$transaction(async (tx) => {
+        if (pendingLimit !== undefined) await this.requirePendingBelow(tx, row.accountId, pendingLimit);
         const created = await tx.exchange.create({
           data: {
             exchangeId: row.exchangeId,
@@ -111,7 +120,22 @@ export class ExchangeRepository {
       if (!isUniqueViolation(e)) throw e;
       const existing = await this.find(row.accountId, row.exchangeId);
       if (!existing) throw e;
+      // The same check as before the insert: a concurrent insert of other content under this id wins, and this one conflicts.
+      if (existing.role !== row.role || !sameMessage(existing.initiation, row.initiation)) {
+        throw new KeyPearsError('conflict', 'another exchange with this id exists');
+      }
       return existing;
+    }
+  }
+
+  private async requirePendingBelow(tx: Prisma.TransactionClient, accountId: string, limit: number): Promise<void> {
+    await tx.$queryRaw`SELECT 1 FROM account WHERE id = ${accountId}::uuid FOR UPDATE`;
+    const pending = await tx.exchange.count({ where: { accountId, role: 'initiator', status: 'pending' } });
+    if (pending >= limit) {
+      throw new KeyPearsError(
+        'too_many_pending',
+        `${pending} of your initiations are not delivered yet (at most ${limit}); try again when some are`,
+      );
     }
   }
 

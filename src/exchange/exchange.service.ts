@@ -56,8 +56,9 @@ export class ExchangeService {
    * Accepts a local user's initiation: checks it against the bundle it was derived from, then
    * hands it to the recipient (same node) or queues it for delivery. Idempotent per exchange id.
    *
-   * @throws KeyPearsError `invalid_exchange`, `bad_signature`, `conflict`, and for a same-node
-   *   recipient whatever `InboundExchangeService.receiveInitiation` throws.
+   * @throws KeyPearsError `invalid_exchange`, `bad_signature`, `conflict`, `too_many_pending`
+   *   (KEYPEARS_OUTSTANDING_INITIATIONS_PER_SENDER), and for a same-node recipient whatever
+   *   `InboundExchangeService.receiveInitiation` throws.
    */
   async start(account: AccountKey, { initiation, bundle }: StartExchangeRequest): Promise<ExchangeStatusResponse> {
     const self = await this.accounts.findByAddress(account.address);
@@ -109,6 +110,7 @@ export class ExchangeService {
         payload: message,
         giveUpAt: this.giveUpAt(),
       },
+      this.config.outstandingInitiationsPerSender,
     );
     this.worker.kick();
     return statusOf(stored);

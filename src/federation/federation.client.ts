@@ -8,7 +8,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { DiscoveryService } from '../discovery/discovery.service.js';
-import { safeFetch } from '../net/safe-fetch.js';
+import { abortable, safeFetch } from '../net/safe-fetch.js';
 import { NodeKeysService } from '../node-keys/node-keys.service.js';
 import { parseDomain } from '../protocol/address.js';
 import { utf8 } from '../protocol/encoding.js';
@@ -16,8 +16,6 @@ import { isKeyPearsError, KeyPearsError, readErrorBody } from '../protocol/error
 import { signRequest } from '../protocol/http-signature.js';
 import { DESTINATION_HEADER, DOMAIN_HEADER, ORIGIN_HEADER } from './federation-headers.js';
 
-/** Deadline of one federation request; the outbox lease must be longer. */
-export const FEDERATION_TIMEOUT_MS = 10_000;
 /** Largest answer read from a peer (a prekey bundle is about 5 KiB). */
 const MAX_RESPONSE_BYTES = 256 * 1024;
 /** Validity of a request signature: well under the profile's 5-minute maximum. */
@@ -46,7 +44,16 @@ export class FederationClient {
    *   and 429), or a discovery error (`no_node_for_domain`, `discovery_unavailable`, ...).
    */
   async post(targetDomain: string, path: string, body: unknown, options: FederationPostOptions): Promise<unknown> {
-    const resolved = await this.discovery.resolveDomain(targetDomain);
+    // One deadline for the whole step, discovery of the peer included (KEYPEARS_FEDERATION_TIMEOUT_MS).
+    const deadline = AbortSignal.timeout(this.config.federationTimeoutMs);
+    const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+    const resolved = await abortable(this.discovery.resolveDomain(targetDomain), signal).catch((e: unknown) => {
+      if (!deadline.aborted) throw e;
+      throw new KeyPearsError(
+        'peer_unavailable',
+        `discovery of ${targetDomain} did not finish within ${this.config.federationTimeoutMs} ms`,
+      );
+    });
     const senderDomain = parseDomain(options.senderDomain);
     if (!this.config.domains.includes(senderDomain)) {
       throw new KeyPearsError('internal_error', `this node does not serve ${senderDomain}`);
@@ -76,10 +83,10 @@ export class FederationClient {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', ...covered, ...signature },
         body: bytes,
-        timeoutMs: FEDERATION_TIMEOUT_MS,
+        timeoutMs: this.config.federationTimeoutMs,
         maxBytes: MAX_RESPONSE_BYTES,
         maxRedirects: 0,
-        signal: options.signal,
+        signal,
       });
     } catch (e) {
       if (isKeyPearsError(e)) {

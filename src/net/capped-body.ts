@@ -1,7 +1,9 @@
 /**
  * Reading a response body under a size cap, for every client here that reads another party's
- * answer (safe-fetch for the node and the CLI, the SDK's node client). Framework-free.
+ * answer (safe-fetch for the node and the CLI, the SDK's node client). Framework-free, and runs
+ * in a browser too.
  */
+import { concatBytes } from '../protocol/encoding.js';
 
 export interface CappedBodyOptions {
   /** The Content-Length header as received, if any. */
@@ -37,5 +39,5 @@ export async function readCappedBody(
       chunks.push(chunk);
     }
   }
-  return new Uint8Array(Buffer.concat(chunks));
+  return concatBytes(...chunks);
 }

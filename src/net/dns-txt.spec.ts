@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestNameserver, type LoopbackNameserver } from '../../test/support/dns-server.js';
+import { eventually } from '../../test/support/exchange-users.js';
+import { startTruncatingNameserver } from '../../test/support/truncating-nameserver.js';
 import { lookupTxt, parseNameserver } from './dns-txt.js';
 
 let ns: LoopbackNameserver;
@@ -43,6 +45,37 @@ describe('lookupTxt against a loopback nameserver', () => {
       });
     } finally {
       await ns.resume();
+    }
+  });
+});
+
+describe('lookupTxt over TCP after a truncated answer', () => {
+  it('asks again over TCP and reads the whole answer', async () => {
+    ns.setTxt('_keypears.tc.test', 'v=KP1; node=https://kp.tc.test');
+    const tc = await startTruncatingNameserver(ns);
+    try {
+      expect(await lookupTxt('_keypears.tc.test', { dnsServers: [tc.address] })).toMatchObject({
+        kind: 'records',
+        records: ['v=KP1; node=https://kp.tc.test'],
+      });
+      expect(tc.tcpConnections).toBe(1);
+    } finally {
+      await tc.stop();
+    }
+  });
+
+  it('gives up at the one deadline of the lookup when the TCP retry is never answered, closing the connection', async () => {
+    const tc = await startTruncatingNameserver(ns);
+    tc.tcp = 'hang';
+    try {
+      await expect(lookupTxt('_keypears.tc.test', { dnsServers: [tc.address], timeoutMs: 300 })).rejects.toMatchObject({
+        code: 'discovery_unavailable',
+        message: expect.stringContaining('no answer within 300 ms'),
+      });
+      expect(tc.tcpConnections).toBe(1);
+      await eventually(async () => (tc.openTcpConnections() === 0 ? true : undefined), 5000, 'the socket to close');
+    } finally {
+      await tc.stop();
     }
   });
 });

@@ -7,6 +7,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import type dns2 from 'dns2';
 import { KeyPearsError } from '../protocol/errors.js';
+import { abortable } from './safe-fetch.js';
 
 type Packet = InstanceType<typeof dns2.Packet>;
 
@@ -48,38 +49,82 @@ const textOf = (data: unknown): string => {
 };
 
 /**
+ * One query over TCP (after a truncated UDP answer), bounded by `signal`: the socket is
+ * destroyed when it aborts, however far the exchange got. The answer must carry the query's id.
+ */
+async function queryOverTcp(
+  server: Nameserver,
+  name: string,
+  Packet: typeof dns2.Packet,
+  signal: AbortSignal,
+): Promise<Packet> {
+  const query = new Packet();
+  query.header.id = Packet.uuid();
+  query.header.rd = 1;
+  query.questions.push({ name, class: Packet.CLASS.IN, type: Packet.TYPE.TXT } as never);
+  const bytes = query.toBuffer();
+  const framed = Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
+  const socket = net.connect({ host: server.host, port: server.port });
+  const read = new Promise<Buffer>((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    socket.on('connect', () => socket.write(framed));
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 2) return;
+      const length = received.readUInt16BE(0);
+      if (received.length >= 2 + length) resolve(received.subarray(2, 2 + length));
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error('the nameserver closed the TCP connection before answering')));
+  });
+  try {
+    const response = Packet.parse(await abortable(read, signal));
+    if (response.header.id !== query.header.id) throw new Error('the TCP answer does not match the query id');
+    return response;
+  } finally {
+    socket.destroy();
+  }
+}
+
+/**
  * Looks up the TXT records of `name`, asking every nameserver at once and taking the first
- * answer.
+ * answer. A truncated UDP answer is asked again over TCP (RFC 7766). One deadline,
+ * `timeoutMs`, bounds the whole lookup, the TCP retry included, as does `signal`.
  *
- * @throws KeyPearsError `discovery_unavailable` when no nameserver answers or the answer is
- *   an error other than NXDOMAIN (SERVFAIL, REFUSED, ...).
+ * @throws KeyPearsError `discovery_unavailable` when no nameserver answers in time or the
+ *   answer is an error other than NXDOMAIN (SERVFAIL, REFUSED, ...).
  */
 export async function lookupTxt(
   name: string,
-  opts: { dnsServers?: readonly string[]; timeoutMs?: number } = {},
+  opts: { dnsServers?: readonly string[]; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<TxtAnswer> {
   const configured = opts.dnsServers && opts.dnsServers.length > 0 ? [...opts.dnsServers] : dns.getServers();
   if (configured.length === 0) throw new KeyPearsError('discovery_unavailable', 'no DNS nameserver is configured');
   const servers = configured.flatMap((entry) => parseNameserver(entry) ?? []);
   if (servers.length === 0) throw new KeyPearsError('discovery_unavailable', 'no usable DNS nameserver is configured');
   const timeout = opts.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS;
+  const deadline = AbortSignal.timeout(timeout);
+  const signal = opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline;
   const { UDPClient, Packet } = await loadDns2();
+  const ask = async ({ host, port }: Nameserver): Promise<Packet> => {
+    const udp = UDPClient({
+      dns: host,
+      port,
+      socketType: net.isIPv6(host) ? 'udp6' : 'udp4',
+      timeout,
+      retryOverTCP: false,
+    } as never)(name, 'TXT');
+    const answer = await abortable(udp, signal);
+    return answer.header.tc ? queryOverTcp({ host, port }, name, Packet, signal) : answer;
+  };
   let response: Packet;
   try {
-    response = await Promise.any(
-      servers.map(({ host, port }) =>
-        UDPClient({
-          dns: host,
-          port,
-          socketType: net.isIPv6(host) ? 'udp6' : 'udp4',
-          timeout,
-          retryOverTCP: true,
-        } as never)(name, 'TXT'),
-      ),
-    );
+    response = await Promise.any(servers.map(ask));
   } catch (e) {
-    const reasons = e instanceof AggregateError ? e.errors.map((x: Error) => x.message).join('; ') : String(e);
-    throw new KeyPearsError('discovery_unavailable', `DNS lookup of ${name} failed: ${reasons}`);
+    const reasons =
+      e instanceof AggregateError ? [...new Set(e.errors.map((x: Error) => x.message))].join('; ') : String(e);
+    const why = deadline.aborted ? `no answer within ${timeout} ms (${reasons})` : reasons;
+    throw new KeyPearsError('discovery_unavailable', `DNS lookup of ${name} failed: ${why}`);
   }
   const rcode = response.header.rcode;
   if (rcode === Packet.RCODE.NXDOMAIN) return { kind: 'none' };

@@ -25,6 +25,11 @@ export const MAX_TTL_SECONDS = 24 * 3600;
 export const DEFAULT_TTL_SECONDS = 3600;
 /** How long to keep waiting for the other source once one of them has found a node. */
 export const DEFAULT_GRACE_MS = 1000;
+/**
+ * One deadline for a whole discovery: the TXT lookup (its TCP retry included), the
+ * well-known fetch and the node document's fetch all end by then.
+ */
+export const DEFAULT_DISCOVERY_DEADLINE_MS = 8000;
 
 export type DiscoveryMethod = 'dns' | 'well-known' | 'both';
 
@@ -41,9 +46,13 @@ export interface DiscoveryOptions {
   devWellKnownPort?: number;
   /** Per-request deadline (default 5 s). */
   timeoutMs?: number;
+  /** Deadline of the whole discovery (default 8 s), whatever each step's own. */
+  deadlineMs?: number;
+  /** Ends the discovery early (with its deadline, it is passed to every step). */
+  signal?: AbortSignal;
   graceMs?: number;
   resolveHost?: HostResolver;
-  lookupTxt?: (name: string, opts: { dnsServers?: readonly string[] }) => Promise<TxtAnswer>;
+  lookupTxt?: (name: string, opts: { dnsServers?: readonly string[]; signal?: AbortSignal }) => Promise<TxtAnswer>;
 }
 
 export interface DiscoveredDomain {
@@ -74,7 +83,10 @@ export const clampTtl = (seconds: number | undefined): number =>
 async function askDns(domain: string, opts: DiscoveryOptions): Promise<Outcome> {
   let answer: TxtAnswer;
   try {
-    answer = await (opts.lookupTxt ?? defaultLookupTxt)(txtRecordName(domain), { dnsServers: opts.dnsServers });
+    answer = await (opts.lookupTxt ?? defaultLookupTxt)(txtRecordName(domain), {
+      dnsServers: opts.dnsServers,
+      signal: opts.signal,
+    });
   } catch (e) {
     return { kind: 'failed', error: asError(e) };
   }
@@ -124,6 +136,7 @@ const fetchOptions = (opts: DiscoveryOptions) => ({
   dnsServers: opts.dnsServers,
   resolveHost: opts.resolveHost,
   timeoutMs: opts.timeoutMs,
+  signal: opts.signal,
 });
 
 /**
@@ -221,7 +234,22 @@ export async function fetchNodeDocument(
  *   `destination_forbidden`, `redirect_refused`, `response_too_large` (502).
  * @example const { nodeUrl } = await discoverDomain('b.example', { dev: false });
  */
-export async function discoverDomain(domain: string, opts: DiscoveryOptions): Promise<DiscoveredDomain> {
+export async function discoverDomain(domain: string, options: DiscoveryOptions): Promise<DiscoveredDomain> {
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DISCOVERY_DEADLINE_MS;
+  const deadline = AbortSignal.timeout(deadlineMs);
+  const opts = { ...options, signal: options.signal ? AbortSignal.any([deadline, options.signal]) : deadline };
+  try {
+    return await discoverWithin(domain, opts);
+  } catch (e) {
+    if (!deadline.aborted) throw e;
+    throw new KeyPearsError(
+      'discovery_unavailable',
+      `discovery of ${domain} did not finish within ${deadlineMs} ms: ${(e as Error).message}`,
+    );
+  }
+}
+
+async function discoverWithin(domain: string, opts: DiscoveryOptions): Promise<DiscoveredDomain> {
   const [dnsO, wkO] = await askBoth(domain, opts);
   const chosen = combineOutcomes(domain, dnsO, wkO);
   const { document, maxAgeSeconds } = await fetchNodeDocument(chosen.nodeUrl, opts);

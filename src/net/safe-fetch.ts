@@ -86,7 +86,8 @@ export function checkUrl(raw: string | URL, opts: { dev: boolean }): URL {
 /** URL hostnames keep IPv6 literals in brackets. */
 const bareHost = (url: URL): string => (url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname);
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal, onAbort?: () => void): Promise<T> {
+/** `promise`, or the abort reason as soon as `signal` aborts (calling `onAbort` first). */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal, onAbort?: () => void): Promise<T> {
   if (signal.aborted) {
     onAbort?.();
     return Promise.reject(signal.reason);

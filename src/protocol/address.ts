@@ -6,7 +6,6 @@
  * name two different users, and nothing outside the grammar reaches a database, a signature
  * or a DNS query.
  */
-import { domainToASCII } from 'node:url';
 import { KeyPearsError, type ErrorCode } from './errors.js';
 
 export interface Address {
@@ -134,10 +133,10 @@ function canonicalLocalPart(local: string, fail: Fail): string {
 }
 
 /**
- * Converts with UTS-46 (`domainToASCII`: non-transitional, as browsers do), then checks the
+ * Converts with UTS-46 (`domainToAscii`: non-transitional, as browsers do), then checks the
  * ASCII result against the DNS hostname grammar, which is the authoritative check.
  *
- * `domainToASCII` is the WHATWG URL host parser: it would also percent-decode, cut at `/` and
+ * `domainToAscii` is the WHATWG URL host parser: it would also percent-decode, cut at `/` and
  * rewrite IPv4 forms. The ASCII characters are checked first so none of that can happen.
  */
 function canonicalDomain(domain: string, fail: Fail): string {
@@ -150,7 +149,7 @@ function canonicalDomain(domain: string, fail: Fail): string {
   if (domain.endsWith('.')) fail('domain must not end with a dot');
   if (NUMERIC_LABEL.test(domain.slice(domain.lastIndexOf('.') + 1))) fail(NUMERIC_MESSAGE);
 
-  const ascii = domainToASCII(domain).toLowerCase();
+  const ascii = domainToAscii(domain).toLowerCase();
   if (ascii === '') fail('domain is not a valid internationalised domain name (IDNA/UTS-46 conversion failed)');
   // Unicode full stops (U+3002, U+FF0E, U+FF61) become dots only now.
   if (ascii.endsWith('.')) fail('domain must not end with a dot');
@@ -161,6 +160,21 @@ function canonicalDomain(domain: string, fail: Fail): string {
   for (const label of labels) checkLabel(label, fail);
   if (NUMERIC_LABEL.test(labels[labels.length - 1])) fail(NUMERIC_MESSAGE);
   return ascii;
+}
+
+/**
+ * The WHATWG URL host parser's ASCII form of a domain, or '' when it refuses it: what Node's
+ * `url.domainToASCII` computes (it sets the host of a `ws:` URL, as here), written with the
+ * global `URL` so that it runs in browsers too. The caller has refused every ASCII character
+ * but letters, digits, hyphens and dots, so the domain cannot end the host or add a port,
+ * path or credentials to the URL.
+ */
+function domainToAscii(domain: string): string {
+  try {
+    return new URL(`ws://${domain}/`).hostname;
+  } catch {
+    return '';
+  }
 }
 
 const NUMERIC_MESSAGE = 'domain must not end with a numeric label (it would be read as an IP address)';

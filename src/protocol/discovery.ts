@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { parseDomain } from './address.js';
 import { ED25519_PUBLIC_KEY_LENGTH } from './crypto.js';
-import { fromB64uSized } from './encoding.js';
+import { fromB64uSized, isCanonicalB64u } from './encoding.js';
 import { KeyPearsError, type ErrorCode } from './errors.js';
 import { describeZodError } from './wire.js';
 
@@ -146,7 +146,7 @@ const B64uKey = z
   .string()
   .length(43)
   .regex(/^[A-Za-z0-9_-]+$/, 'must be unpadded base64url')
-  .refine((s) => Buffer.from(s, 'base64url').toString('base64url') === s, 'is not canonical base64url');
+  .refine(isCanonicalB64u, 'is not canonical base64url');
 
 /** One node signing key as published. Times are Unix seconds; `notAfter: null` means no end yet. */
 export const NodeKeySchema = z.object({

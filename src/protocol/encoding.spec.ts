@@ -3,6 +3,7 @@ import { refusal } from '../../test/support/expect-error.js';
 import fc from 'fast-check';
 import {
   concatBytes,
+  encodingBackend,
   equalBytes,
   fromB64u,
   fromB64uSized,
@@ -12,6 +13,10 @@ import {
   toHex,
   utf8,
 } from './encoding.js';
+
+it('uses Node’s Buffer codecs on Node.js (encoding-fallback.spec.ts checks the others against them)', () => {
+  expect(encodingBackend()).toBe('node:buffer');
+});
 
 describe('hex', () => {
   it('encodes lower-case and decodes its own output', () => {

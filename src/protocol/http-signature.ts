@@ -13,7 +13,7 @@
  * it (in PostgreSQL) until `expires + maxSkewSeconds`.
  */
 import { ed25519Sign, ed25519Verify, ED25519_PUBLIC_KEY_LENGTH, randomBytes, sha256 } from './crypto.js';
-import { equalBytes, toB64u, utf8 } from './encoding.js';
+import { equalBytes, fromB64Canonical, isCanonicalB64u, toB64, toB64u, utf8 } from './encoding.js';
 import { KeyPearsError } from './errors.js';
 
 /** The only signature label this profile produces or accepts. */
@@ -151,7 +151,7 @@ export function signRequest(opts: SignRequestOptions): Record<string, string> {
   return {
     'Content-Digest': contentDigest,
     'Signature-Input': `${SIGNATURE_LABEL}=${signatureParams}`,
-    Signature: `${SIGNATURE_LABEL}=:${Buffer.from(signature).toString('base64')}:`,
+    Signature: `${SIGNATURE_LABEL}=:${toB64(signature)}:`,
   };
 }
 
@@ -210,7 +210,8 @@ export async function verifyRequest(opts: VerifyRequestOptions): Promise<Verifie
   if (!digestMatch) {
     throw new KeyPearsError('digest_mismatch', 'Content-Digest must be a single sha-256=:<base64>: value');
   }
-  if (!equalBytes(new Uint8Array(Buffer.from(digestMatch[1], 'base64')), sha256(body))) {
+  const digest = fromB64Canonical(digestMatch[1]);
+  if (!digest || !equalBytes(digest, sha256(body))) {
     throw new KeyPearsError('digest_mismatch', 'Content-Digest does not match the body');
   }
 
@@ -235,7 +236,7 @@ export async function verifyRequest(opts: VerifyRequestOptions): Promise<Verifie
 
 /** `sha-256=:<base64>:` over the exact body bytes (RFC 9530). */
 function contentDigestOf(body: Uint8Array): string {
-  return `sha-256=:${Buffer.from(sha256(body)).toString('base64')}:`;
+  return `sha-256=:${toB64(sha256(body))}:`;
 }
 
 /** RFC 9421 §2.5: one line per component, then the `@signature-params` line, joined by LF. */
@@ -391,9 +392,8 @@ class Cursor {
     const end = this.text.indexOf(':', this.pos);
     if (end < 0) malformed(`${this.field}: unterminated byte sequence`);
     const b64 = this.text.slice(this.pos, end);
-    const bytes = new Uint8Array(Buffer.from(b64, 'base64'));
-    if (Buffer.from(bytes).toString('base64') !== b64)
-      malformed(`${this.field}: byte sequence is not canonical base64`);
+    const bytes = fromB64Canonical(b64);
+    if (!bytes) malformed(`${this.field}: byte sequence is not canonical base64`);
     this.pos = end + 1;
     return bytes;
   }
@@ -444,12 +444,8 @@ function checkUnixTime(value: unknown, field: string): void {
 }
 
 function checkNonce(nonce: unknown, fail: Fail): void {
-  const ok =
-    typeof nonce === 'string' &&
-    B64U_NONCE.test(nonce) &&
-    nonce.length % 4 !== 1 &&
-    Buffer.from(nonce, 'base64url').toString('base64url') === nonce;
-  const bytes = ok ? Buffer.from(nonce, 'base64url').length : 0;
+  const ok = typeof nonce === 'string' && B64U_NONCE.test(nonce) && isCanonicalB64u(nonce);
+  const bytes = ok ? Math.floor((nonce.length * 3) / 4) : 0;
   if (!ok || bytes < MIN_NONCE_BYTES || bytes > MAX_NONCE_BYTES) {
     fail(`nonce must be unpadded base64url of ${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} bytes`);
   }

@@ -15,7 +15,7 @@ import {
   MLKEM768_PUBLIC_KEY_LENGTH,
   X25519_KEY_LENGTH,
 } from './crypto.js';
-import { fromB64u, toB64u } from './encoding.js';
+import { fromB64u, isCanonicalB64u, toB64u } from './encoding.js';
 import { identityFingerprint } from './fingerprint.js';
 import { KeyPearsError, type ErrorCode } from './errors.js';
 import {
@@ -41,10 +41,7 @@ function b64uBytes(length: number, what: string) {
     .string()
     .length(Math.ceil((length * 4) / 3), message)
     .regex(B64U_CHARS, message)
-    .refine(
-      (text) => Buffer.from(text, 'base64url').toString('base64url') === text,
-      `${what} is not canonical base64url`,
-    )
+    .refine(isCanonicalB64u, `${what} is not canonical base64url`)
     .describe(`${what}: ${length} bytes, unpadded base64url`);
 }
 

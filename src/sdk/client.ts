@@ -4,7 +4,7 @@
  * responses are parsed with the wire schemas and every signature in them is verified; error
  * answers become KeyPearsError with the node's code when it is a documented one.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { readCappedBody } from '../net/capped-body.js';
 import { parseAddress } from '../protocol/address.js';
 import {
@@ -64,6 +64,9 @@ export interface NodeClientOptions {
   timeoutMs?: number;
 }
 
+/** What `resolve` reads of the node's answer; the identity is checked by decodePublicIdentity. */
+const ResolveAnswerSchema = z.looseObject({ node: z.string().max(2048), identity: z.unknown() });
+
 /** Larger answers are refused: the biggest legitimate one (a bundle) is about 5 KiB. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -110,6 +113,18 @@ export class NodeClient {
     const canonical = parseAddress(address).canonical;
     const body = await this.call('GET', `/api/v1/identities/${encodeURIComponent(canonical)}`, { signed: false });
     return decodePublicIdentity(body, canonical);
+  }
+
+  /**
+   * `GET /api/v1/resolve/{address}`: the node serving any address, local or remote, found by this
+   * node's discovery, with the address's public identity, verified here (every signature
+   * against the identity key). What a browser uses: its page may talk only to its own node.
+   */
+  async resolve(address: string): Promise<{ node: string; identity: DecodedPublicIdentity }> {
+    const canonical = parseAddress(address).canonical;
+    const body = await this.call('GET', `/api/v1/resolve/${encodeURIComponent(canonical)}`, { signed: false });
+    const answer = parseWire(ResolveAnswerSchema, body, 'invalid_response');
+    return { node: answer.node, identity: decodePublicIdentity(answer.identity, canonical) };
   }
 
   /** `POST /api/v1/identities/{address}/claim`, verified. Consumes one-time prekeys on the node. */
@@ -254,6 +269,9 @@ function query(params: Record<string, string | number | undefined>): string {
     : '';
 }
 
+/** Invalid sequences become U+FFFD; a byte-order mark is kept (and makes the JSON invalid). */
+const UTF8_DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /** The answer's JSON, or undefined when it is empty or not JSON. */
 async function readJson(response: Response): Promise<unknown> {
   const body = await readCappedBody(response.body as AsyncIterable<Uint8Array> | null, {
@@ -264,7 +282,7 @@ async function readJson(response: Response): Promise<unknown> {
   });
   if (body.length === 0) return undefined;
   try {
-    return JSON.parse(Buffer.from(body).toString('utf8'));
+    return JSON.parse(UTF8_DECODER.decode(body));
   } catch {
     return undefined;
   }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { mlkem768Keygen } from '../protocol/crypto.js';
 import { equalBytes } from '../protocol/encoding.js';
-import type { AccountStatus } from '../protocol/client-api.js';
 import { decodePrekeyUpload, decodeRegistrationRequest } from '../protocol/wire.js';
 import {
   buildPrekeyUpload,
@@ -12,21 +11,13 @@ import {
   planTopUp,
   SIGNED_PREKEY_ROTATION_SECONDS,
 } from './identity.js';
+import { emptyAccountStatus } from '../../test/support/sample-keystore.js';
 import { identityPublicKey } from './keystore.js';
 
 const NOW = 1_800_000_000;
 const NODE = 'https://kp.a.example';
 
-const status = (over: Partial<AccountStatus> = {}): AccountStatus => ({
-  address: 'alice@a.example',
-  fingerprint: '',
-  oneTimePrekeys: 0,
-  pqOneTimePrekeys: 0,
-  maxOneTimePrekeys: 1000,
-  signedPrekey: null,
-  pqLastResort: null,
-  ...over,
-});
+const status = emptyAccountStatus;
 
 describe('mlkemPublicKey', () => {
   it('finds the encapsulation key inside a decapsulation key', () => {

@@ -162,6 +162,20 @@ describe('an initiation from another node', () => {
     expect((await repository.find(bob.key.id, id))!.initiation).toEqual(first.initiation);
   });
 
+  it('refuses other content under one exchange id arriving at the same time: one is stored, the other conflicts', async () => {
+    const alice = sender();
+    const first = await initiation(alice);
+    const id = first.initiation.exchangeId;
+    const other = initiationMessage(alice, await bundleOf(graph, bob, alice.ks.address), now(), id).message;
+    // Both pass the lookup before either is stored; the loser's insert finds the winner's row.
+    const outcomes = await Promise.allSettled([first, other].map((m) => inbound.receiveInitiation(m, originOf())));
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'conflict' });
+    const winner = outcomes.indexOf(outcomes.find((o) => o.status === 'fulfilled')!);
+    expect((await repository.find(bob.key.id, id))!.initiation).toEqual([first, other][winner].initiation);
+  });
+
   it('refuses the id of an exchange the recipient started (conflict)', async () => {
     const alice = sender();
     const { exchangeId } = await bobStarts(alice);

@@ -36,6 +36,8 @@ const LEASE_MS = 30_000;
 const BACKOFF_MAX_MS = 8_000;
 const HORIZON_SECONDS = 3_600;
 const TTL_SECONDS = 7 * 86_400;
+const RETENTION_SECONDS = 86_400;
+const PENDING_LIMIT = 8;
 /**
  * Answers that retrying cannot change, as docs/protocol.md ("Reliable delivery") lists them:
  * written out rather than taken from the worker, so that a change to the worker's set shows here.
@@ -97,6 +99,8 @@ beforeAll(async () => {
       KEYPEARS_OUTBOX_BACKOFF_MAX_MS: String(BACKOFF_MAX_MS),
       KEYPEARS_DELIVERY_HORIZON_SECONDS: String(HORIZON_SECONDS),
       KEYPEARS_EXCHANGE_TTL_SECONDS: String(TTL_SECONDS),
+      KEYPEARS_OUTBOX_RETENTION_SECONDS: String(RETENTION_SECONDS),
+      KEYPEARS_OUTSTANDING_INITIATIONS_PER_SENDER: String(PENDING_LIMIT),
       KEYPEARS_EXCHANGE_LIMIT_PER_PAIR: '1000',
       KEYPEARS_CLAIM_LIMIT_PER_PAIR: '1000',
     },
@@ -125,6 +129,7 @@ beforeEach(async () => {
   peer.answer = async () => ({});
   // Every test starts with nothing due: what earlier tests left open is closed.
   await graph.query('UPDATE outbox_message SET failed_at = now() WHERE delivered_at IS NULL AND failed_at IS NULL');
+  await graph.query(`UPDATE exchange SET status = 'failed' WHERE status = 'pending'`);
 });
 
 const now = () => graph.clock.now();
@@ -300,6 +305,40 @@ describe('delivery', () => {
     expect((await exchangeOf(initiation.exchangeId)).status).toBe('confirmed');
   });
 
+  it("never fails an initiator's exchange that was confirmed while its initiation was still being retried", async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.999);
+    peer.answer = unavailable;
+    const alice = sender();
+    const initiation = await bobStarts(alice);
+    const { give_up_at: giveUpAt } = await messageOf(initiation.exchangeId);
+    await worker.drain();
+    // Delivered after all (the answer was lost): the peer's confirmation comes back.
+    const confirmation = confirmationBy(alice.ks, initiation, bob.identity);
+    await graph.module.get(InboundExchangeService).receiveConfirmation({ type: 'confirmation', confirmation }, A_NODE);
+    graph.clock.set(giveUpAt.getTime() - 999);
+    await worker.drain();
+    expect((await messageOf(initiation.exchangeId)).failed_at).toEqual(now());
+    expect(await exchangeOf(initiation.exchangeId)).toMatchObject({ status: 'confirmed', failureReason: null });
+  });
+
+  it(`refuses a sender's initiation while ${PENDING_LIMIT} of theirs wait for delivery (too_many_pending)`, async () => {
+    peer.answer = unavailable;
+    const waiting = [];
+    for (let i = 0; i < PENDING_LIMIT - 1; i++) waiting.push(await bobStarts());
+    // Two at once at the last free place: exactly one gets it.
+    const raced = await Promise.allSettled([bobStarts(), bobStarts()]);
+    expect(raced.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((raced.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({
+      code: 'too_many_pending',
+    });
+    await expectAsyncCode(bobStarts(), 'too_many_pending');
+    peer.answer = async () => ({});
+    graph.clock.advance(BACKOFF_MAX_MS);
+    await worker.drain();
+    expect((await exchangeOf(waiting[0].exchangeId)).status).toBe('delivered');
+    await bobStarts();
+  });
+
   it('retries a stored message that no longer parses as an internal error, sending nothing', async () => {
     const initiation = await bobStarts();
     await graph.query(`UPDATE outbox_message SET payload = '{"type":"initiation"}' WHERE dedupe_key LIKE $1`, [
@@ -310,6 +349,34 @@ describe('delivery', () => {
     const message = await messageOf(initiation.exchangeId);
     expect(message).toMatchObject({ attempts: 1, failed_at: null, delivered_at: null });
     expect(message.last_error).toMatch(/^internal_error: the stored message does not parse/);
+  });
+});
+
+describe('retention', () => {
+  it(`deletes delivered and given-up messages ${RETENTION_SECONDS} s after they finished, in the sweep, and keeps the rest`, async () => {
+    graph.clock.advance(120_000); // a sweep is due
+    const delivered = await bobStarts();
+    const refused = await bobStarts();
+    const waiting = await bobStarts();
+    peer.answer = async (d) => {
+      if (d.body.type === 'initiation' && d.body.initiation.exchangeId === refused.exchangeId)
+        return refusing('blocked')();
+      if (d.body.type === 'initiation' && d.body.initiation.exchangeId === waiting.exchangeId) return unavailable();
+      return {};
+    };
+    await worker.drain();
+    const finishedAt = now().getTime();
+    const present = async () =>
+      Promise.all([delivered, refused, waiting].map(async (i) => (await messageOf(i.exchangeId)) !== undefined));
+    graph.clock.set(finishedAt + RETENTION_SECONDS * 1000);
+    await worker.drain();
+    expect(await present()).toEqual([true, true, true]);
+    graph.clock.set(finishedAt + RETENTION_SECONDS * 1000 + 60_001);
+    await worker.drain();
+    expect(await present()).toEqual([false, false, true]);
+    // The exchanges keep their outcome.
+    expect((await exchangeOf(delivered.exchangeId)).status).toBe('delivered');
+    expect((await exchangeOf(refused.exchangeId)).status).toBe('failed');
   });
 });
 

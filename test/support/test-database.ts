@@ -80,9 +80,9 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A fresh database: on `serverUrl` (default DATABASE_URL), else an embedded one from the template. */
+export async function createTestDatabase(serverUrl = process.env.DATABASE_URL): Promise<TestDatabase> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kp-node-'));
-  const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const template = process.env.KEYPEARS_TEST_TEMPLATE_DIR;
     if (!template) throw new Error('the embedded test template is missing (jest globalSetup did not run)');

@@ -27,8 +27,10 @@ export interface TestNode {
 export async function startTestNode(
   env: Record<string, string> = {},
   overrides: NodeOverrides = {},
+  /** The PostgreSQL server to create the node's database on (default DATABASE_URL, else embedded). */
+  databaseServer?: string,
 ): Promise<TestNode> {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(databaseServer);
   // The port is chosen up front so the public URL is known before the node starts.
   const port = await freePort();
   const base = loadConfig({ KEYPEARS_DEV: '1', PORT: String(port), LOG_LEVEL: 'silent', ...env });

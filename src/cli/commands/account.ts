@@ -11,15 +11,20 @@ import { registerAccount, topUpPrekeys } from '../../sdk/account.js';
 import { normalizeNodeUrl } from '../../sdk/client.js';
 import { unixNow } from '../../sdk/context.js';
 import { createKeystore, DEFAULT_ONE_TIME_PREKEYS } from '../../sdk/identity.js';
-import { identityPublicKey, keystoreExists, keystorePath, saveKeystore } from '../../sdk/keystore.js';
+import { identityPublicKey, keyFromSource, keystoreExists, keystorePath, saveKeystore } from '../../sdk/keystore.js';
 import { resolveNodeUrl } from '../../sdk/resolve.js';
 import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { passphraseSource } from '../passphrase.js';
 import { userContext } from '../user-context.js';
 
 const MAX_PREKEYS = 1000;
 
 /** `init <address> [--node URL]`: new identity keys; the node is found by discovery unless given. */
-export async function initCommand(io: CommandIo, address: string, options: { node?: string }): Promise<CommandResult> {
+export async function initCommand(
+  io: CommandIo,
+  address: string,
+  options: { node?: string; emptyPassphrase?: boolean },
+): Promise<CommandResult> {
   const { canonical, domain } = parseAddress(address);
   if (await keystoreExists(io.home)) {
     throw new KeyPearsError(
@@ -29,8 +34,11 @@ export async function initCommand(io: CommandIo, address: string, options: { nod
   }
   const dev = parseDevFlag(io.env);
   const node = normalizeNodeUrl(options.node ?? (await resolveNodeUrl(domain, parseDiscoverySettings(io.env))), dev);
+  const key = await keyFromSource(canonical, passphraseSource(io, { empty: options.emptyPassphrase }), {
+    ...(io.scrypt ? { params: io.scrypt } : {}),
+  });
   const ks = createKeystore(canonical, node, unixNow());
-  await saveKeystore(io.home, ks);
+  await saveKeystore(io.home, ks, key);
   const fingerprint = identityFingerprint(identityPublicKey(ks));
   return {
     json: { address: ks.address, fingerprint, node, keystore: keystorePath(io.home) },
@@ -92,7 +100,14 @@ export function registerAccountCommands(program: Command, run: RunCommand): void
     .command('init <address>')
     .description('create identity keys for an address (the node is found by discovery unless --node is given)')
     .option('--node <url>', 'base URL of the node serving the address')
-    .action((address: string, options: { node?: string }) => run((io) => initCommand(io, address, options)));
+    .option('--empty-passphrase', 'keep the keys without a passphrase (not recommended; the CLI warns)')
+    .addHelpText(
+      'after',
+      '\nThe keystore is sealed under a passphrase: typed twice on a terminal, or KEYPEARS_PASSPHRASE for scripts.',
+    )
+    .action((address: string, options: { node?: string; emptyPassphrase?: boolean }) =>
+      run((io) => initCommand(io, address, options)),
+    );
   program
     .command('register')
     .description('register the address on its node and publish the first prekeys')

@@ -19,10 +19,10 @@ import {
   waitForInbox,
   type ExchangeSummary,
 } from '../../sdk/exchange.js';
-import { identityPublicKey, loadKeystore } from '../../sdk/keystore.js';
+import { identityPublicKey } from '../../sdk/keystore.js';
 import { resolveAddress } from '../../sdk/resolve.js';
 import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
-import { userContext } from '../user-context.js';
+import { openHome, userContext } from '../user-context.js';
 
 /** Default and largest `--timeout` of `exchange start --wait`, in seconds. */
 export const DEFAULT_WAIT_SECONDS = 120;
@@ -161,7 +161,7 @@ export async function exchangeShowCommand(io: CommandIo, id: string): Promise<Co
 
 /** `exchange secret <id>`: refreshes an initiator's unconfirmed exchange first. */
 export async function exchangeSecretCommand(io: CommandIo, id: string): Promise<CommandResult> {
-  let ks = await loadKeystore(io.home);
+  let { ks } = await openHome(io);
   if (ks.exchanges?.get(id)?.status !== 'confirmed' && ks.exchanges?.has(id)) {
     const ctx = await context(io);
     await refreshExchange(ctx, id);
@@ -173,7 +173,7 @@ export async function exchangeSecretCommand(io: CommandIo, id: string): Promise<
 
 /** `fingerprint <address>`: the safety number of this user and `address`, after resolving it. */
 export async function fingerprintCommand(io: CommandIo, address: string): Promise<CommandResult> {
-  const ks = await loadKeystore(io.home);
+  const { ks } = await openHome(io);
   const peer = parseAddress(address).canonical;
   const resolved = await resolveAddress(peer, parseDiscoverySettings(io.env));
   const own = identityPublicKey(ks);

@@ -60,7 +60,8 @@ function readPayload(payload: unknown): Pick<DueMessage, 'payload' | 'unreadable
 /**
  * The outbox of messages for other nodes (docs/protocol.md §9.4). Rows are
  * written in the same transaction as the state change they announce, claimed by one worker at
- * a time across replicas, and kept after delivery or failure as a record of what happened.
+ * a time across replicas, and kept after delivery or failure for the retention period
+ * (KEYPEARS_OUTBOX_RETENTION_SECONDS) as a record of what happened.
  */
 @Injectable()
 export class OutboxRepository {
@@ -138,18 +139,37 @@ export class OutboxRepository {
     await this.prisma.outboxMessage.update({ where: { id }, data: { nextAttemptAt, lastError: error.slice(0, 500) } });
   }
 
-  /** Gives up on a message and marks its exchange failed with the reason, in one transaction. */
+  /**
+   * Gives up on a message and marks its exchange failed with the reason, in one transaction;
+   * only while the exchange is still in the state the message was to move on: an initiation's
+   * exchange while `pending` or `delivered` (never once confirmed: the peer's confirmation
+   * arrived, so the initiation did too), a confirmation's exchange (the responder's) while
+   * `confirmed`.
+   */
   async markFailed(message: DueMessage, now: Date, reason: string): Promise<void> {
     const text = reason.slice(0, 500);
+    const failable = message.kind === 'initiation' ? ['pending', 'delivered'] : ['confirmed'];
     await this.prisma.$transaction(async (tx) => {
       await tx.outboxMessage.update({ where: { id: message.id }, data: { failedAt: now, lastError: text } });
       if (message.exchangeRowId) {
         await tx.exchange.updateMany({
-          where: { id: message.exchangeRowId, status: { in: ['pending', 'delivered', 'confirmed'] } },
+          where: { id: message.exchangeRowId, status: { in: failable } },
           data: { status: 'failed', failureReason: text, updatedAt: now },
         });
       }
     });
+  }
+
+  /**
+   * Deletes up to `limit` messages delivered or given up before `before` (the retention of
+   * KEYPEARS_OUTBOX_RETENTION_SECONDS; the exchange rows keep their outcome). Returns how many.
+   */
+  async deleteFinished(before: Date, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM outbox_message WHERE id IN (
+        SELECT id FROM outbox_message
+         WHERE (delivered_at IS NOT NULL OR failed_at IS NOT NULL) AND COALESCE(delivered_at, failed_at) < ${before}
+         LIMIT ${limit})`;
   }
 
   /** The undelivered messages at `now`, for the metrics (docs/operators.md, "Metrics"). */

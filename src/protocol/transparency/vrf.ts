@@ -62,6 +62,13 @@ export function vrfPublicKey(secretKey: Uint8Array): Uint8Array {
   return ed25519.utils.getExtendedPublicKey(secretKey).pointBytes;
 }
 
+/** ECVRF_validate_key (RFC 9381 §5.4.5): the key decodes (RFC 8032, strictly) and is not of small order. */
+export function isValidVrfPublicKey(publicKey: Uint8Array): boolean {
+  if (!isBytes(publicKey, VRF_PUBLIC_KEY_LENGTH)) return false;
+  const y = decodePoint(publicKey);
+  return y !== undefined && !y.multiplyUnsafe(COFACTOR).is0();
+}
+
 /** ECVRF_prove (RFC 9381 §5.1): the 80-byte proof for input `alpha`. */
 export function vrfProve(secretKey: Uint8Array, alpha: Uint8Array): Uint8Array {
   requireBytes(secretKey, VRF_SECRET_KEY_LENGTH, 'VRF secret key');
@@ -84,9 +91,9 @@ export function vrfVerify(publicKey: Uint8Array, alpha: Uint8Array, proof: Uint8
   if (!isBytes(publicKey, VRF_PUBLIC_KEY_LENGTH) || !isBytes(alpha) || !isBytes(proof, VRF_PROOF_LENGTH)) {
     return undefined;
   }
-  const y = decodePoint(publicKey);
   // ECVRF_validate_key: a key of small order would let one Gamma serve every input.
-  if (y === undefined || y.multiplyUnsafe(COFACTOR).is0()) return undefined;
+  if (!isValidVrfPublicKey(publicKey)) return undefined;
+  const y = decodePoint(publicKey)!;
   const decoded = decodeProof(proof);
   if (decoded === undefined) return undefined;
   const { gamma, c, s } = decoded;
