@@ -88,7 +88,9 @@ export class NodeClient {
 
   constructor(private readonly options: NodeClientOptions) {
     this.baseUrl = normalizeNodeUrl(options.baseUrl, options.allowInsecureHttp);
-    this.fetchImpl = options.fetch ?? fetch;
+    // Called as a function, not as a method of this client: a browser's fetch refuses any
+    // `this` but the window ("Illegal invocation").
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.now = options.now ?? unixNow;
     this.timeoutMs = options.timeoutMs ?? 15_000;
   }
