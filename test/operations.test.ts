@@ -209,6 +209,7 @@ describe('refusing to start', () => {
     },
   );
 
+  // A new embedded data directory (on a PostgreSQL server run) takes an initdb: seconds, more on a busy machine.
   it('names an embedded data directory that another process holds', async () => {
     const dataDir = db.embedded ? db.config.dataDir : await mkdtemp(path.join(os.tmpdir(), 'kp-held-'));
     const holder = await startEmbeddedDatabase(dataDir);
@@ -219,7 +220,7 @@ describe('refusing to start', () => {
       await holder.stop();
       if (!db.embedded) await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });
 
 describe('the log stream', () => {

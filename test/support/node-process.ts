@@ -71,7 +71,7 @@ export function spawnNode(env: Record<string, string>): NodeProcess {
     stderr: () => stderr,
     logLines,
     exited,
-    async logged(msg, timeoutMs = 60_000) {
+    async logged(msg, timeoutMs = 120_000) {
       // Polls what the process wrote (real I/O), bounded.
       const deadline = Date.now() + timeoutMs;
       for (;;) {

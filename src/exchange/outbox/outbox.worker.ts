@@ -5,7 +5,8 @@
  * delivery horizon, when the message and its exchange are marked failed. Also expires
  * exchanges that were never confirmed.
  *
- * Runs on a timer every `outboxPollMs`, and at once after an enqueue (`kick`). Stops on
+ * Runs every `outboxPollMs` of the node's Clock (a test's clock moves it), and at once after
+ * an enqueue (`kick`). Stops on
  * shutdown: in-flight requests are aborted, and their messages become due again when their
  * lease runs out (the receiver is idempotent, so a second delivery changes nothing).
  */
@@ -53,7 +54,8 @@ export function backoffDelayMs(attempts: number, capMs: number, random: () => nu
 @Injectable()
 export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OutboxWorker.name);
-  private timer: NodeJS.Timeout | undefined;
+  /** Ends the wait for the next round (a kick, or shutdown). */
+  private wait: AbortController | undefined;
   private running: Promise<void> | undefined;
   private kicked = false;
   /** No timer runs: before start-up (a test drives the rounds itself) and after shutdown. */
@@ -85,7 +87,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     this.destroyed = true;
-    clearTimeout(this.timer);
+    this.wait?.abort();
     this.abort.abort();
     await this.running;
   }
@@ -101,9 +103,12 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private schedule(ms: number): void {
-    clearTimeout(this.timer);
+    this.wait?.abort();
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), ms);
+    const wait = (this.wait = new AbortController());
+    void this.clock.sleep(ms, wait.signal).then(() => {
+      if (!wait.signal.aborted) void this.tick();
+    });
   }
 
   private async tick(): Promise<void> {
