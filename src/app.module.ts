@@ -15,6 +15,7 @@ import { ExchangeModule } from './exchange/exchange.module.js';
 import { HashModule } from './hash/hash.module.js';
 import { HealthModule } from './health/health.module.js';
 import { NodeKeysModule } from './node-keys/node-keys.module.js';
+import { TransparencyModule } from './transparency/transparency.module.js';
 import { WebModule } from './web/web.module.js';
 import { WellKnownModule } from './well-known/well-known.module.js';
 
@@ -40,6 +41,7 @@ export class AppModule {
         AccountsModule,
         DirectoryModule,
         NodeKeysModule,
+        TransparencyModule,
         WellKnownModule,
         DiscoveryModule,
         ExchangeModule,

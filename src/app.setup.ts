@@ -11,20 +11,26 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module.js';
-import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { AllExceptionsFilter, answerClientError, answerFrameworkError } from './common/all-exceptions.filter.js';
 import { statusForCode } from './common/error-status.js';
 import type { Clock } from './common/clock.js';
 import { createLogger, NestPinoLogger } from './common/logger.js';
+import { nameRequestSources } from './common/request-source.js';
 import type { AppConfig } from './config/config.js';
 import { openDatabase, type DatabaseConnection } from './database/database-connection.js';
 import { migrate } from './database/migrator.js';
+import { TransparencyService } from './transparency/transparency.service.js';
 import { startMetricsListener, type MetricsListener } from './metrics/metrics-listener.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import { errorBody, KeyPearsError } from './protocol/errors.js';
+import { MAX_BATCH_BYTES } from './protocol/exchange-api.js';
 import { NODE_VERSION } from './version.js';
 
-/** Largest request body the node reads at all; endpoints set tighter limits of their own. */
-export const BODY_LIMIT_BYTES = 512 * 1024;
+/**
+ * Largest request body the node reads at all (a federation batch's limit, which the node
+ * document announces); endpoints set tighter limits of their own.
+ */
+export const BODY_LIMIT_BYTES = MAX_BATCH_BYTES;
 
 /**
  * How long a stopping node lets the requests in progress finish (a long poll is answered at
@@ -64,26 +70,48 @@ class OneLinePerRequest extends LogController {
  * connection kept open) is not started: it is answered `503 shutting_down` and its connection
  * closed, so a balancer sends it elsewhere.
  */
-export function createAdapter(logger: Logger, stopping: () => boolean = () => false): FastifyAdapter {
+export function createAdapter(
+  logger: Logger,
+  config: AppConfig,
+  stopping: () => boolean = () => false,
+): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     // Fastify's own answer while closing has another shape than docs/errors.md: the hook below answers instead.
     return503OnClosing: false,
     // Route parameters carry addresses (up to 318 characters, more when percent-encoded).
     routerOptions: { maxParamLength: 1024 },
-    trustProxy: false,
+    // Slow or never-ending requests are cut off (answered 408 by handleClientError): the
+    // headers within headersTimeout, the whole body within requestTimeout, checked every
+    // second rather than Node's default 30 s.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // A request without Host is refused by the hook below, in the documented shape.
+    http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000, requireHostHeader: false },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
+    // Only the listed proxies' X-Forwarded-For is believed (KEYPEARS_TRUST_PROXY).
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     loggerInstance: logger,
     genReqId: requestId,
     logController: new OneLinePerRequest(),
   });
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
-    if (!stopping()) return done();
-    void reply
-      .code(statusForCode('shutting_down') ?? 503)
-      .header('Connection', 'close')
-      .send(errorBody('shutting_down', 'the node is shutting down; try again'));
+    if (stopping()) {
+      void reply
+        .code(statusForCode('shutting_down') ?? 503)
+        .header('Connection', 'close')
+        .send(errorBody('shutting_down', 'the node is shutting down; try again'));
+      return;
+    }
+    if (request.raw.httpVersion === '1.1' && !request.headers.host) {
+      done(new KeyPearsError('invalid_request', 'an HTTP/1.1 request needs a Host header'));
+      return;
+    }
+    done();
   });
+  nameRequestSources(adapter.getInstance(), config.ipv6SourcePrefix);
   return adapter;
 }
 
@@ -114,6 +142,10 @@ export async function setupApp(app: NestFastifyApplication): Promise<void> {
     yamlDocumentUrl: 'api/docs-yaml',
   });
   await app.init();
+  // The transparency log exists, and holds every account, before the node answers anything
+  // (docs/transparency.md §12.3). Operator commands never start it: they may run with another
+  // environment, and the log's origin comes from the node's URL.
+  await app.get(TransparencyService).started();
   // Only JSON bodies are accepted (415 otherwise): drop the text and form parsers that
   // Fastify and the Nest adapter install by default.
   app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
@@ -176,12 +208,14 @@ export async function createNode(config: AppConfig, overrides: NodeOverrides = {
     );
     app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forRoot(config, connection, overrides.clock, logger, overrides.webAppDir),
-      createAdapter(logger, () => stopping),
+      createAdapter(logger, config, () => stopping),
       // rawBody: signed requests are verified over the exact bytes received. abortOnError
       // false: a failure while assembling the node is thrown to the caller (not process.abort()).
       { logger: new NestPinoLogger(logger), rawBody: true, abortOnError: false },
     );
     await setupApp(app);
+    // Connections over the cap are closed as they arrive.
+    app.getHttpServer().maxConnections = config.maxConnections;
     await app.listen(config.port, config.host).catch((e: unknown) => {
       throw listenError(e, 'PORT, HOST', config.host, config.port);
     });

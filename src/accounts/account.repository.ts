@@ -4,6 +4,7 @@ import { dbBytes, fromDbBytes } from '../database/db-bytes.js';
 import { PG_POOL } from '../database/pg-pool.js';
 import { isUniqueViolation } from '../database/prisma-errors.js';
 import { PrismaService } from '../database/prisma.service.js';
+import type { DbTransaction } from '../database/transaction.js';
 import { KeyPearsError } from '../protocol/errors.js';
 
 export interface NewAccount {
@@ -54,16 +55,25 @@ export class AccountRepository {
   }
 
   /**
-   * Creates an account and the first entries of its key history in one transaction. With
+   * Creates an account and the first entries of its key history in one transaction, with
+   * `inTransaction`'s writes (the account's transparency log entry). With
    * `inviteTokenHash`, the invite is consumed in the same transaction, so a registration that
    * fails (for instance because the address is taken) leaves the invite usable.
    *
    * @throws KeyPearsError `address_taken` (whatever the interleaving with a concurrent
    *   registration of the same address) or `invalid_invite`.
    */
-  async create(account: NewAccount, options: { inviteTokenHash?: string; now: Date }): Promise<void> {
+  async create<T>(
+    account: NewAccount,
+    options: {
+      inviteTokenHash?: string;
+      now: Date;
+      /** More writes that commit with the account, or not at all (its transparency log entry). */
+      inTransaction: (tx: DbTransaction, accountId: string) => Promise<T>;
+    },
+  ): Promise<T> {
     try {
-      await this.prisma.$transaction(async (tx) => {
+      return await this.prisma.$transaction(async (tx) => {
         if (options.inviteTokenHash !== undefined) {
           const { count } = await tx.invite.updateMany({
             where: {
@@ -107,6 +117,7 @@ export class AccountRepository {
             },
           ],
         });
+        return options.inTransaction(tx, created.id);
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new KeyPearsError('address_taken', `${account.address} is already registered`);

@@ -10,7 +10,9 @@ import { parseAddress } from '../protocol/address.js';
 import type { RegistrationResponse } from '../protocol/client-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { identityFingerprint } from '../protocol/fingerprint.js';
+import type { WithTransparency } from '../protocol/transparency/wire.js';
 import { decodeRegistrationRequest, type RegistrationRequest } from '../protocol/wire.js';
+import { TransparencyService } from '../transparency/transparency.service.js';
 import { AccountRepository } from './account.repository.js';
 import { inviteTokenHash } from './invite.service.js';
 
@@ -22,6 +24,7 @@ export class RegistrationService {
   constructor(
     private readonly accounts: AccountRepository,
     private readonly clock: Clock,
+    private readonly transparency: TransparencyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -32,7 +35,7 @@ export class RegistrationService {
    * @throws KeyPearsError `invalid_key`, `domain_not_served`, `registration_closed`,
    *   `invite_required`, `invalid_invite`, `proof_expired`, `bad_signature` or `address_taken`.
    */
-  async register(request: RegistrationRequest): Promise<RegistrationResponse> {
+  async register(request: RegistrationRequest, known?: number): Promise<WithTransparency<RegistrationResponse>> {
     const { domain } = parseAddress(request.address);
     if (!this.config.domains.includes(domain)) {
       throw new KeyPearsError('domain_not_served', `this node does not serve ${domain}`);
@@ -51,7 +54,15 @@ export class RegistrationService {
       );
     }
     const registration = decodeRegistrationRequest(request, this.config.publicUrl);
-    await this.accounts.create(
+    // The log entry is computed before the transaction (its VRF proof costs milliseconds) and
+    // appended in it, so the account exists exactly when its entry does.
+    const entry = await this.transparency.prepareRegistration(registration.address, {
+      identityKey: registration.identityKey,
+      identityDhKey: registration.identityDhKey,
+      registeredAt: registration.timestamp,
+      registrationProof: registration.proof,
+    });
+    const appended = await this.accounts.create(
       {
         address: registration.address,
         domain,
@@ -65,12 +76,16 @@ export class RegistrationService {
           this.config.registration === 'invite' && registration.invite !== undefined
             ? inviteTokenHash(registration.invite)
             : undefined,
+        inTransaction: entry.append,
       },
     );
-    return {
+    const response: WithTransparency<RegistrationResponse> = {
       address: registration.address,
       fingerprint: identityFingerprint(registration.identityKey),
       node: this.config.publicUrl,
     };
+    const transparency =
+      known === undefined ? undefined : await this.transparency.member(entry.account, known, appended);
+    return transparency ? { ...response, transparency } : response;
   }
 }

@@ -5,6 +5,7 @@
 import { failureOf, newProgram, parseProgram } from '../cli/command-io.js';
 import type { AdminIo } from './admin-context.js';
 import { registerInviteCommand } from './invite.command.js';
+import { registerKtCommand } from './kt.command.js';
 import { registerNodeKeyCommand } from './node-key.command.js';
 import { registerPublicUrlCommand } from './public-url.command.js';
 
@@ -18,6 +19,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
   registerInviteCommand(program, io);
   registerNodeKeyCommand(program, io);
   registerPublicUrlCommand(program, io);
+  registerKtCommand(program, io);
   try {
     return await parseProgram(program, argv);
   } catch (e) {

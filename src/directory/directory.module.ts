@@ -5,6 +5,7 @@ import { AccountKeysController } from './account-keys.controller.js';
 import { IdentitiesController } from './identities.controller.js';
 import { DirectoryService } from './directory.service.js';
 import { PrekeyRepository } from './prekey.repository.js';
+import { TransparencyModule } from '../transparency/transparency.module.js';
 
 /**
  * The key directory (docs/key-directory.md): an account's prekeys (`/api/v1/accounts/me`),
@@ -12,7 +13,7 @@ import { PrekeyRepository } from './prekey.repository.js';
  * the exchange and resolve serve to other nodes and local users.
  */
 @Module({
-  imports: [AuthModule, RateLimitModule],
+  imports: [AuthModule, RateLimitModule, TransparencyModule],
   controllers: [AccountKeysController, IdentitiesController],
   providers: [DirectoryService, PrekeyRepository],
   exports: [DirectoryService],

@@ -7,6 +7,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AccountKey } from '../accounts/account.repository.js';
 import type { AdmissionLimitsOf } from '../auth/admission-limits.js';
 import { Clock } from '../common/clock.js';
+import { requestSource } from '../common/request-source.js';
 import { RateLimitService, type RateLimitedBucket } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { isValidAddress, parseAddress, type Address } from '../protocol/address.js';
@@ -21,6 +22,8 @@ import {
   type PrekeyUpload,
   type PublicIdentity,
 } from '../protocol/wire.js';
+import type { WithTransparency } from '../protocol/transparency/wire.js';
+import { TransparencyService } from '../transparency/transparency.service.js';
 import { PrekeyRepository, type DirectoryAccount, type OneTimePrekeyCounts } from './prekey.repository.js';
 
 /** Most one-time prekeys of each kind stored for one account. */
@@ -60,7 +63,7 @@ export function claimLimits(config: AppConfig, requester: ClaimRequester, target
 export const clientClaimLimits: AdmissionLimitsOf = ({ request, signer, config }) => {
   const address = (request.params as { address?: unknown }).address;
   const target = isValidAddress(address) ? parseAddress(address as string).canonical : undefined;
-  return claimLimits(config, { address: signer, source: request.ip }, target);
+  return claimLimits(config, { address: signer, source: requestSource(request) }, target);
 };
 
 /** The one answer for every address that has no usable identity here, so lookups are not an oracle. */
@@ -79,6 +82,7 @@ export class DirectoryService {
     private readonly prekeys: PrekeyRepository,
     private readonly rateLimits: RateLimitService,
     private readonly clock: Clock,
+    private readonly transparency: TransparencyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -129,8 +133,24 @@ export class DirectoryService {
    * @throws KeyPearsError `not_found` (the same for unknown addresses, addresses of domains
    *   this node does not serve, and accounts without published prekeys).
    */
-  async lookupPublicIdentity(address: Address): Promise<PublicIdentity> {
-    return publicIdentity(await this.findComplete(address));
+  async lookupPublicIdentity(address: Address, known?: number): Promise<WithTransparency<PublicIdentity>> {
+    const account = await this.findComplete(address);
+    this.transparency.checkServed(account);
+    return this.withProof(publicIdentity(account), account, known);
+  }
+
+  /**
+   * Adds the `transparency` member when the requester asked for it (`known`, the log size it
+   * knows: docs/transparency.md §11.2) and the log is advertised.
+   */
+  private async withProof<T extends object>(
+    answer: T,
+    account: DirectoryAccount,
+    known: number | undefined,
+  ): Promise<WithTransparency<T>> {
+    if (known === undefined) return answer;
+    const transparency = await this.transparency.member(account, known);
+    return transparency ? { ...answer, transparency } : answer;
   }
 
   /**
@@ -140,9 +160,13 @@ export class DirectoryService {
    *
    * @throws KeyPearsError `rate_limited` or `not_found`.
    */
-  async claimBundle(target: Address, requester: ClaimRequester): Promise<PrekeyBundle> {
+  async claimBundle(
+    target: Address,
+    requester: ClaimRequester,
+    known?: number,
+  ): Promise<WithTransparency<PrekeyBundle>> {
     await this.rateLimits.consumeAll(claimLimits(this.config, requester, target.canonical));
-    return this.claim(target);
+    return this.claim(target, known);
   }
 
   /**
@@ -151,11 +175,11 @@ export class DirectoryService {
    *
    * @throws KeyPearsError `not_found`.
    */
-  claimCountedBundle(target: Address): Promise<PrekeyBundle> {
-    return this.claim(target);
+  claimCountedBundle(target: Address, known?: number): Promise<WithTransparency<PrekeyBundle>> {
+    return this.claim(target, known);
   }
 
-  private async claim({ canonical: target, domain }: Address): Promise<PrekeyBundle> {
+  private async claim({ canonical: target, domain }: Address, known?: number): Promise<WithTransparency<PrekeyBundle>> {
     if (!this.config.domains.includes(domain)) throw notFound();
     const found = await this.prekeys.claimBundle(target);
     if (!found || !isComplete(found.account)) throw notFound();
@@ -166,7 +190,8 @@ export class DirectoryService {
     const pqOneTimePrekey = encode(claimed.pqOneTimePrekey);
     if (oneTimePrekey) bundle.oneTimePrekey = oneTimePrekey;
     if (pqOneTimePrekey) bundle.pqOneTimePrekey = pqOneTimePrekey;
-    return bundle;
+    this.transparency.checkServed(account);
+    return this.withProof(bundle, account, known);
   }
 
   private async findComplete({ canonical, domain }: Address): Promise<CompleteAccount> {

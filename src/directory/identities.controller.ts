@@ -6,7 +6,13 @@ import { ClientAuthGuard } from '../auth/client-auth.guard.js';
 import { ParsePipe } from '../common/parse.pipe.js';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
 import { parseAddress, type Address } from '../protocol/address.js';
-import { PrekeyBundleSchema, PublicIdentitySchema, type PrekeyBundle, type PublicIdentity } from '../protocol/wire.js';
+import {
+  PrekeyBundleAnswerSchema,
+  PublicIdentityAnswerSchema,
+  type WithTransparency,
+} from '../protocol/transparency/wire.js';
+import type { PrekeyBundle, PublicIdentity } from '../protocol/wire.js';
+import { ApiKtKnown, KtKnown } from '../transparency/kt-known.decorator.js';
 import { clientClaimLimits, DirectoryService } from './directory.service.js';
 
 /** The `:address` parameter, in any spelling an address has (answers use the canonical one). */
@@ -22,10 +28,14 @@ export class IdentitiesController {
   @Header('Cache-Control', 'public, max-age=30')
   @ApiOperation({ summary: 'Public identity of a local address (identity keys, signed prekey, last-resort key)' })
   @ApiParam({ name: 'address', type: String, example: 'alice@example.com' })
-  @ApiZodResponse(200, PublicIdentitySchema)
-  @ApiErrors(400, 404)
-  lookup(@Param('address', AddressParam) address: Address): Promise<PublicIdentity> {
-    return this.directory.lookupPublicIdentity(address);
+  @ApiKtKnown()
+  @ApiZodResponse(200, PublicIdentityAnswerSchema)
+  @ApiErrors(400, 404, 500)
+  lookup(
+    @Param('address', AddressParam) address: Address,
+    @KtKnown() known: number | undefined,
+  ): Promise<WithTransparency<PublicIdentity>> {
+    return this.directory.lookupPublicIdentity(address, known);
   }
 
   @Post(':address/claim')
@@ -37,9 +47,13 @@ export class IdentitiesController {
   })
   @ApiParam({ name: 'address', type: String, example: 'bob@example.com' })
   @ApiSignedRequest()
-  @ApiZodResponse(200, PrekeyBundleSchema)
-  @ApiErrors(400, 404, 429)
-  claim(@Param('address', AddressParam) address: Address): Promise<PrekeyBundle> {
-    return this.directory.claimCountedBundle(address);
+  @ApiKtKnown()
+  @ApiZodResponse(200, PrekeyBundleAnswerSchema)
+  @ApiErrors(400, 404, 429, 500)
+  claim(
+    @Param('address', AddressParam) address: Address,
+    @KtKnown() known: number | undefined,
+  ): Promise<WithTransparency<PrekeyBundle>> {
+    return this.directory.claimCountedBundle(address, known);
   }
 }

@@ -6,10 +6,16 @@ import { PG_POOL } from '../database/pg-pool.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import type { DecodedPrekeyUpload, KeyRecord } from '../protocol/wire.js';
+import {
+  ACCOUNT_ENTRY_COLUMNS,
+  type AccountEntry,
+  type AccountEntryRow,
+  accountEntryFromRow,
+} from '../transparency/logged-account.js';
 
 const ACCOUNT_COLUMNS = `id, address, domain, identity_key, identity_dh_key_id, identity_dh_key,
   identity_dh_signature, signed_prekey_id, signed_prekey, signed_prekey_signature, signed_prekey_at,
-  pq_last_resort_id, pq_last_resort, pq_last_resort_signature, created_at`;
+  pq_last_resort_id, pq_last_resort, pq_last_resort_signature, created_at, ${ACCOUNT_ENTRY_COLUMNS}`;
 
 const ACCOUNT_BY_ADDRESS = `SELECT ${ACCOUNT_COLUMNS} FROM account WHERE address = $1`;
 const ACCOUNT_BY_ID = `SELECT ${ACCOUNT_COLUMNS} FROM account WHERE id = $1`;
@@ -48,7 +54,7 @@ const CLAIM_BUNDLE = `WITH target AS (
  */
 type StoredKeyId = string | bigint | number;
 
-interface AccountRow {
+interface AccountRow extends AccountEntryRow {
   id: string;
   address: string;
   domain: string;
@@ -76,6 +82,8 @@ export interface DirectoryAccount {
   signedPrekey: (KeyRecord & { publishedAt: Date | null }) | null;
   /** null until the account publishes one. */
   pqLastResort: KeyRecord | null;
+  /** Its entry in the transparency log (null: none yet). */
+  entry: AccountEntry | null;
 }
 
 /** A stored key record, or null when any of its columns is unset. */
@@ -94,6 +102,7 @@ function accountFromRow(r: AccountRow): DirectoryAccount {
     identityDhKey: keyRecord(r.identity_dh_key_id, r.identity_dh_key, r.identity_dh_signature)!,
     signedPrekey: signedPrekey && { ...signedPrekey, publishedAt: r.signed_prekey_at },
     pqLastResort: keyRecord(r.pq_last_resort_id, r.pq_last_resort, r.pq_last_resort_signature),
+    entry: accountEntryFromRow(r),
   };
 }
 

@@ -1,8 +1,10 @@
-import { Controller, Get, Ip, Param } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ParsePipe } from '../common/parse.pipe.js';
+import { Source } from '../common/request-source.js';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
 import { parseAddress, type Address } from '../protocol/address.js';
+import { ApiKtKnown, KtKnown } from '../transparency/kt-known.decorator.js';
 import { ResolveResponseSchema, ResolveService, type ResolveResponse } from './resolve.service.js';
 
 @ApiTags('discovery')
@@ -18,12 +20,14 @@ export class ResolveController {
       '502: the domain is misconfigured or points somewhere refused (see docs/discovery.md).',
   })
   @ApiParam({ name: 'address', type: String, example: 'bob@example.com' })
+  @ApiKtKnown()
   @ApiZodResponse(200, ResolveResponseSchema)
-  @ApiErrors(400, 404, 429, 502, 503, 504)
+  @ApiErrors(400, 404, 429, 500, 502, 503, 504)
   resolve(
     @Param('address', new ParsePipe(parseAddress)) address: Address,
-    @Ip() source: string,
+    @Source() source: string,
+    @KtKnown() known: number | undefined,
   ): Promise<ResolveResponse> {
-    return this.resolver.resolve(address, source);
+    return this.resolver.resolve(address, source, known);
   }
 }

@@ -4,7 +4,8 @@ import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { DirectoryService } from '../directory/directory.service.js';
 import type { Address } from '../protocol/address.js';
-import { PublicIdentitySchema, type PublicIdentity } from '../protocol/wire.js';
+import { PublicIdentityAnswerSchema } from '../protocol/transparency/wire.js';
+import type { PublicIdentity } from '../protocol/wire.js';
 import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
 import { DiscoveryService } from './discovery.service.js';
 import { RemoteIdentityCache } from './remote-identity.cache.js';
@@ -18,7 +19,7 @@ export const ResolveResponseSchema = z.object({
     cached: z.boolean(),
     stale: z.boolean().describe('the last refresh failed; this is the previous answer (at most 24 h old)'),
   }),
-  identity: PublicIdentitySchema,
+  identity: PublicIdentityAnswerSchema,
 });
 export type ResolveResponse = z.infer<typeof ResolveResponseSchema>;
 
@@ -35,7 +36,7 @@ export class ResolveService {
   ) {}
 
   /** @param source the asking client's IP address, charged for the outbound work a remote address needs. */
-  async resolve(address: Address, source: string): Promise<ResolveResponse> {
+  async resolve(address: Address, source: string, known?: number): Promise<ResolveResponse> {
     const { canonical, domain } = address;
     if (this.discovery.isLocalDomain(domain)) {
       return {
@@ -43,7 +44,7 @@ export class ResolveService {
         node: this.config.publicUrl,
         local: true,
         discovery: { method: 'local', cached: false, stale: false },
-        identity: await this.directory.lookupPublicIdentity(address),
+        identity: await this.directory.lookupPublicIdentity(address, known),
       };
     }
     // Anyone may ask, so outbound work (DNS, node documents, identity fetches) is charged to

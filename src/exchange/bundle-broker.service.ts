@@ -4,6 +4,7 @@
  * federation from the address's node (clients never talk to foreign nodes), and the claims
  * other nodes make of local addresses on behalf of their users.
  */
+import type { WithTransparency } from '../protocol/transparency/wire.js';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AccountKey } from '../accounts/account.repository.js';
 import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
@@ -33,12 +34,17 @@ export class BundleBrokerService {
    * @throws KeyPearsError `invalid_request` (the user's own address), `not_found`,
    *   `rate_limited`, `no_node_for_domain`, `peer_error`, `peer_unavailable`.
    */
-  async claimForUser(account: AccountKey, address: string, source: string): Promise<PrekeyBundle> {
+  async claimForUser(
+    account: AccountKey,
+    address: string,
+    source: string,
+    known?: number,
+  ): Promise<WithTransparency<PrekeyBundle>> {
     if (address === account.address) throw new KeyPearsError('invalid_request', 'cannot exchange keys with yourself');
     const target = parseAddress(address);
     const { domain } = target;
     if (this.config.domains.includes(domain)) {
-      return this.directory.claimBundle(target, { address: account.address, source });
+      return this.directory.claimBundle(target, { address: account.address, source }, known);
     }
     // The peer limits per requester too; this keeps one local user from spending this node's budget there.
     await this.rateLimits.consume(
@@ -77,10 +83,18 @@ export class BundleBrokerService {
    * @throws KeyPearsError `origin_not_authorized` (the requester is not of the origin's
    *   domain), `not_found`, `rate_limited`.
    */
-  async claimForNode(origin: FederationOrigin, { requester, address }: FederationClaimRequest): Promise<PrekeyBundle> {
+  async claimForNode(
+    origin: FederationOrigin,
+    { requester, address }: FederationClaimRequest,
+    known?: number,
+  ): Promise<WithTransparency<PrekeyBundle>> {
     if (parseAddress(requester).domain !== origin.domain) {
       throw new KeyPearsError('origin_not_authorized', `the request acts for ${origin.domain}, not for ${requester}`);
     }
-    return this.directory.claimBundle(parseAddress(address), { address: requester, source: `node:${origin.node}` });
+    return this.directory.claimBundle(
+      parseAddress(address),
+      { address: requester, source: `node:${origin.node}` },
+      known,
+    );
   }
 }

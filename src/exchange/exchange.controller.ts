@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Ip, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { ApiSignedRequest } from '../auth/api-signed-request.js';
 import { CurrentAccount, type AuthenticatedAccount } from '../auth/authenticated-account.js';
 import { ClientAuthGuard } from '../auth/client-auth.guard.js';
+import { Source } from '../common/request-source.js';
 import { ApiErrors, ApiZodBody, ApiZodResponse, ZodPipe } from '../common/zod.js';
 import {
   BundleRequestSchema,
@@ -24,7 +25,9 @@ import {
   type InboxResponse,
   type StartExchangeRequest,
 } from '../protocol/exchange-api.js';
-import { PrekeyBundleSchema, type PrekeyBundle } from '../protocol/wire.js';
+import { PrekeyBundleAnswerSchema, type WithTransparency } from '../protocol/transparency/wire.js';
+import type { PrekeyBundle } from '../protocol/wire.js';
+import { ApiKtKnown, KtKnown } from '../transparency/kt-known.decorator.js';
 import { BundleBrokerService } from './bundle-broker.service.js';
 import type { WaitRequest } from './exchange-waiters.js';
 import { ExchangeService } from './exchange.service.js';
@@ -59,14 +62,16 @@ export class ExchangeController {
   @ApiOperation({ summary: 'Claim a prekey bundle for any address (this node fetches it over federation if needed)' })
   @ApiSignedRequest()
   @ApiZodBody(BundleRequestSchema)
-  @ApiZodResponse(200, PrekeyBundleSchema)
-  @ApiErrors(400, 404, 429, 502, 503)
+  @ApiKtKnown()
+  @ApiZodResponse(200, PrekeyBundleAnswerSchema)
+  @ApiErrors(400, 404, 429, 500, 502, 503)
   bundle(
     @CurrentAccount() account: AuthenticatedAccount,
     @Body(new ZodPipe(BundleRequestSchema)) { address }: BundleRequest,
-    @Ip() ip: string,
-  ): Promise<PrekeyBundle> {
-    return this.bundles.claimForUser(account, address, ip);
+    @Source() source: string,
+    @KtKnown() known: number | undefined,
+  ): Promise<WithTransparency<PrekeyBundle>> {
+    return this.bundles.claimForUser(account, address, source, known);
   }
 
   @Post('exchanges')

@@ -6,13 +6,19 @@ import { CurrentOrigin, FederationGuard, type FederationOrigin } from '../federa
 import { DESTINATION_HEADER, DOMAIN_HEADER, ORIGIN_HEADER } from '../federation/federation-headers.js';
 import {
   FederationAckSchema,
+  FederationBatchAnswerSchema,
+  FederationBatchSchema,
   FederationClaimRequestSchema,
   FederationMessageSchema,
   type FederationAck,
+  type FederationBatch,
+  type FederationBatchAnswer,
   type FederationClaimRequest,
   type FederationMessage,
 } from '../protocol/exchange-api.js';
-import { PrekeyBundleSchema, type PrekeyBundle } from '../protocol/wire.js';
+import { PrekeyBundleAnswerSchema, type WithTransparency } from '../protocol/transparency/wire.js';
+import type { PrekeyBundle } from '../protocol/wire.js';
+import { ApiKtKnown, KtKnown } from '../transparency/kt-known.decorator.js';
 import { BundleBrokerService } from './bundle-broker.service.js';
 import { InboundExchangeService } from './inbound-exchange.service.js';
 
@@ -39,13 +45,15 @@ export class FederationController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Claim a prekey bundle of a local address on behalf of a user of the sending node' })
   @ApiZodBody(FederationClaimRequestSchema)
-  @ApiZodResponse(200, PrekeyBundleSchema)
-  @ApiErrors(400, 404, 429)
+  @ApiKtKnown()
+  @ApiZodResponse(200, PrekeyBundleAnswerSchema)
+  @ApiErrors(400, 404, 429, 500)
   claim(
     @CurrentOrigin() origin: FederationOrigin,
     @Body(new ZodPipe(FederationClaimRequestSchema)) request: FederationClaimRequest,
-  ): Promise<PrekeyBundle> {
-    return this.bundles.claimForNode(origin, request);
+    @KtKnown() known: number | undefined,
+  ): Promise<WithTransparency<PrekeyBundle>> {
+    return this.bundles.claimForNode(origin, request, known);
   }
 
   @Post('messages')
@@ -59,5 +67,20 @@ export class FederationController {
     @Body(new ZodPipe(FederationMessageSchema)) message: FederationMessage,
   ): Promise<FederationAck> {
     return this.inbound.receive(message, origin);
+  }
+
+  @Post('batch')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Deliver several initiations and confirmations in one request, with one result per message (idempotent)',
+  })
+  @ApiZodBody(FederationBatchSchema)
+  @ApiZodResponse(200, FederationBatchAnswerSchema)
+  @ApiErrors(400, 413)
+  deliverBatch(
+    @CurrentOrigin() origin: FederationOrigin,
+    @Body(new ZodPipe(FederationBatchSchema)) batch: FederationBatch,
+  ): Promise<FederationBatchAnswer> {
+    return this.inbound.receiveBatch(batch.messages, origin);
   }
 }

@@ -112,6 +112,12 @@ export class NodeMetrics {
     registers: [this.registry],
   });
 
+  readonly ktSelfCheckFailures = new Counter({
+    name: 'keypears_kt_self_check_failures_total',
+    help: 'Lookups refused because the account row no longer matches its transparency log entry (an alarm)',
+    registers: [this.registry],
+  });
+
   private readonly outboxMessages = new Gauge({
     name: 'keypears_outbox_messages',
     help: 'Undelivered outbox messages, by state (due: to send now; waiting: backing off or being sent)',

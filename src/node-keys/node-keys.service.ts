@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { ed25519Keygen, ed25519Sign, sha256 } from '../protocol/crypto.js';
 import { DISCOVERY_VERSION, type NodeDocument, type NodeKey } from '../protocol/discovery.js';
 import { toB64u } from '../protocol/encoding.js';
+import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES } from '../protocol/exchange-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { NODE_VERSION } from '../version.js';
 import { NodeKeyRepository, type StoredNodeKey } from './node-key.repository.js';
@@ -104,6 +105,7 @@ export class NodeKeysService implements OnModuleInit {
       domains: this.config.domains,
       keys: await this.publishedKeys(),
       software: { name: 'keypears-node', version: NODE_VERSION },
+      batch: { maxMessages: MAX_BATCH_MESSAGES, maxBytes: MAX_BATCH_BYTES },
     };
   }
 

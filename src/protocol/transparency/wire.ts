@@ -8,6 +8,8 @@
 import { z } from 'zod';
 import { fromB64uSized, toB64u } from '../encoding.js';
 import { isKeyPearsError, KeyPearsError, type ErrorCode } from '../errors.js';
+import { RegistrationResponseSchema } from '../client-api.js';
+import { PrekeyBundleSchema, PublicIdentitySchema } from '../wire.js';
 import { checkRegistrationRecord, registrationEntry, type RegistrationRecord, verifyLabel } from './entry.js';
 import {
   type KtVerdict,
@@ -270,6 +272,27 @@ export interface ServedIdentity {
   identityDhKey: { id: number; publicKey: Uint8Array; signature: Uint8Array };
 }
 
+/**
+ * The record an entry commits to (§7.2), from the served identity and, when there is one, the
+ * registration proof with its timestamp.
+ */
+export function servedRecord(
+  nodeUrl: string,
+  identity: ServedIdentity,
+  proof: { registeredAt?: number; registrationProof?: Uint8Array },
+): RegistrationRecord {
+  const record: RegistrationRecord = {
+    nodeBaseUrl: nodeUrl,
+    identityKey: identity.identityKey,
+    identityDhKey: identity.identityDhKey,
+  };
+  if (proof.registrationProof !== undefined && proof.registeredAt !== undefined) {
+    record.registeredAt = proof.registeredAt;
+    record.registrationProof = proof.registrationProof;
+  }
+  return record;
+}
+
 export interface VerifyTransparencyInput {
   /** The canonical address asked for. */
   address: string;
@@ -286,16 +309,35 @@ export interface VerifyTransparencyInput {
    * the member's `log` must equal it.
    */
   advertised?: LogAdvertisement;
+  /** The label already verified for this (log, address), to skip the VRF verification. */
+  knownLabel?: Uint8Array;
 }
+
+/** Where the served identity sits in its log, on success. */
+export interface VerifiedEntry {
+  origin: string;
+  index: number;
+  kind: 'register' | 'import';
+  label: Uint8Array;
+  entry: Uint8Array;
+  /** The log as the answer advertised it (what a client pins). */
+  log: AdvertisedLog;
+}
+
+/** A verdict of `verifyTransparencyMember`: on success, also where the entry is. */
+export type MemberVerdict =
+  (Extract<KtVerdict, { ok: true }> & { entry: VerifiedEntry }) | Extract<KtVerdict, { ok: false }>;
 
 /**
  * docs/transparency.md §11.3 steps 1 to 4: parses the member, checks the VRF proof, the
  * record's signatures, rebuilds the entry and runs the verification state machine. Never
- * throws for what a hostile node can send: every failure is a verdict.
+ * throws for what a hostile node can send: every failure is a verdict. When the record or its
+ * proof is wrong, the checkpoint is still checked against the stored state first, so that a
+ * fork is reported as one whatever else the answer holds (§14).
  */
-export function verifyTransparencyMember(input: VerifyTransparencyInput): KtVerdict {
-  const { address, nodeUrl, identity, member, state, advertised } = input;
-  const failure = (code: 'kt_proof_invalid' | 'kt_proof_missing', message: string): KtVerdict => ({
+export function verifyTransparencyMember(input: VerifyTransparencyInput): MemberVerdict {
+  const { address, nodeUrl, identity, member, state, advertised, knownLabel } = input;
+  const failure = (code: 'kt_proof_invalid' | 'kt_proof_missing', message: string): MemberVerdict => ({
     ok: false,
     code,
     message,
@@ -311,7 +353,7 @@ export function verifyTransparencyMember(input: VerifyTransparencyInput): KtVerd
     }
   }
   if (member === undefined) {
-    return verifyLogAnswer({ state, advertised: advertisedLog?.identity ?? state?.log });
+    return verifyLogAnswer({ state, advertised: advertisedLog?.identity ?? state?.log }) as MemberVerdict;
   }
   let decoded: DecodedTransparency;
   try {
@@ -325,27 +367,31 @@ export function verifyTransparencyMember(input: VerifyTransparencyInput): KtVerd
   }
   const log = advertisedLog ?? decoded.log;
   // The pin comes first (§8 step 1): a label under another VRF key than the pinned one proves nothing.
-  if (state && !sameLogIdentity(state.log, log.identity)) return verifyLogAnswer({ state, advertised: log.identity });
-  const label = verifyLabel(log.identity.vrfKey, address, decoded.vrfProof);
-  if (!label) return failure('kt_proof_invalid', `the VRF proof does not verify for ${address}`);
-  const record: RegistrationRecord = {
-    nodeBaseUrl: nodeUrl,
-    identityKey: identity.identityKey,
-    identityDhKey: identity.identityDhKey,
-  };
-  if (decoded.registrationProof !== undefined) {
-    record.registeredAt = decoded.registeredAt;
-    record.registrationProof = decoded.registrationProof;
+  if (state && !sameLogIdentity(state.log, log.identity)) {
+    return verifyLogAnswer({ state, advertised: log.identity }) as MemberVerdict;
   }
+  /** The record's own failure, unless the checkpoint already fails against the stored state. */
+  const recordFailure = (message: string): MemberVerdict => {
+    const head = verifyLogAnswer({ state, advertised: log.identity, answer: decoded.answer });
+    if (!head.ok) return head;
+    const evidence = { storedCheckpoint: state?.checkpoint, answeredCheckpoint: decoded.answer.checkpoint };
+    return { ok: false, code: 'kt_proof_invalid', message, evidence };
+  };
+  const label = knownLabel ?? verifyLabel(log.identity.vrfKey, address, decoded.vrfProof);
+  if (!label) return recordFailure(`the VRF proof does not verify for ${address}`);
+  const record = servedRecord(nodeUrl, identity, decoded);
   let entry: Uint8Array;
   try {
     checkRegistrationRecord(decoded.kind, address, record);
     entry = registrationEntry({ kind: decoded.kind, address, label, opening: decoded.opening, record });
   } catch (e) {
-    if (isKeyPearsError(e)) return failure('kt_proof_invalid', e.message);
+    if (isKeyPearsError(e)) return recordFailure(e.message);
     throw e;
   }
-  return verifyLogAnswer({ state, advertised: log.identity, answer: decoded.answer, entry });
+  const verdict = verifyLogAnswer({ state, advertised: log.identity, answer: decoded.answer, entry });
+  if (!verdict.ok) return verdict;
+  const { kind, index } = decoded;
+  return { ...verdict, entry: { origin: log.identity.origin, index, kind, label, entry, log } };
 }
 
 /** The label of `address` in a log, when `vrfProof` is that log's proof for it. */
@@ -417,3 +463,38 @@ export function parseEntryBundle(bytes: Uint8Array, width: number, code: ErrorCo
 function decodeBytes(text: string, length: number, field: string, code: ErrorCode): Uint8Array {
   return fromB64uSized(text, length, field, code);
 }
+
+/** A query integer of the log's routes: decimal, no sign or leading zeros, 0 to 2^53 - 1. */
+const QueryIndex = z
+  .string()
+  .regex(/^(?:0|[1-9][0-9]{0,15})$/, 'must be a decimal integer without sign or leading zeros')
+  .transform(Number)
+  .refine(Number.isSafeInteger, 'must be at most 2^53 - 1');
+
+/** `GET <log>/proof/inclusion?index=&size=` (docs/transparency.md §11.1). */
+export const InclusionQuerySchema = z.strictObject({ index: QueryIndex, size: QueryIndex });
+/** `GET <log>/proof/consistency?from=&to=`. */
+export const ConsistencyQuerySchema = z.strictObject({ from: QueryIndex, to: QueryIndex });
+
+/** The answer of `GET <log>/proof/inclusion`: PATH(index, D[size]). */
+export const InclusionProofResponseSchema = z.strictObject({ index: Index, size: Index, proof: ProofSchema });
+export type InclusionProofResponse = z.infer<typeof InclusionProofResponseSchema>;
+/** The answer of `GET <log>/proof/consistency`: PROOF(from, D[to]). */
+export const ConsistencyProofResponseSchema = z.strictObject({ from: Index, to: Index, proof: ProofSchema });
+export type ConsistencyProofResponse = z.infer<typeof ConsistencyProofResponseSchema>;
+
+/** An answer object with the member a requester asked for with `KeyPears-KT-Known` (§11.2). */
+export type WithTransparency<T> = T & { transparency?: TransparencyMember };
+
+/** A `PublicIdentity` as a node answers it: with `transparency` when the request asked for it. */
+export const PublicIdentityAnswerSchema = PublicIdentitySchema.extend({
+  transparency: TransparencyMemberSchema.optional(),
+});
+/** A `PrekeyBundle` as a node answers it: with `transparency` when the request asked for it. */
+export const PrekeyBundleAnswerSchema = PrekeyBundleSchema.safeExtend({
+  transparency: TransparencyMemberSchema.optional(),
+});
+/** A `RegistrationResponse` with the new entry's member when the request asked for it. */
+export const RegistrationAnswerSchema = RegistrationResponseSchema.extend({
+  transparency: TransparencyMemberSchema.optional(),
+});
