@@ -1,6 +1,6 @@
 /**
  * A node in a process of its own, started as an operator starts it (`src/main.ts` run from
- * the sources through ./ts-register.js, so no build is needed): its exit status, its standard
+ * the sources through ./ts-register.mjs, so no build is needed): its exit status, its standard
  * output (the log stream, JSON lines) and its standard error, for what only a whole process
  * shows (signals, start-up failures, what reaches the terminal).
  */
@@ -51,7 +51,7 @@ export function killLeftNodes(): void {
 
 /** Starts `node src/main.ts` with exactly `env` (plus PATH): nothing of the test's environment leaks in. */
 export function spawnNode(env: Record<string, string>): NodeProcess {
-  const child = spawn(process.execPath, ['--import', './test/support/ts-register.js', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', './test/support/ts-register.mjs', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
