@@ -10,6 +10,7 @@ import { normalizeNodeUrl } from '../protocol/discovery.js';
 import { MAX_BATCH_MESSAGES } from '../protocol/exchange-api.js';
 import { classifyAddress } from '../net/ip-classifier.js';
 import { flag, integer, nonEmpty, parseDiscoverySettings, SettingError, type Env } from '../net/settings.js';
+import { parseTrustedProxies } from '../net/source-address.js';
 
 export type RegistrationPolicy = 'open' | 'invite' | 'closed';
 
@@ -91,6 +92,22 @@ export interface AppConfig {
   /** Registration attempts one source IP address may make per hour. */
   registrationLimitPerSource: number;
   metrics: MetricsSettings;
+  /**
+   * KEYPEARS_TRUST_PROXY: the reverse proxies (addresses, CIDR ranges, or `loopback`,
+   * `linklocal`, `uniquelocal`) whose X-Forwarded-For names the client; empty: none, the
+   * connection's peer is the client.
+   */
+  trustProxy: string[];
+  /** KEYPEARS_IPV6_SOURCE_PREFIX: IPv6 sources are counted per network of this prefix length. */
+  ipv6SourcePrefix: number;
+  /** KEYPEARS_REQUEST_TIMEOUT_MS: the whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** KEYPEARS_HEADERS_TIMEOUT_MS: the request's headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** KEYPEARS_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** KEYPEARS_MAX_CONNECTIONS: open connections the public listener accepts at once. */
+  maxConnections: number;
 }
 
 /** http:// is accepted (it is the default for a local node); peers outside dev mode will not federate with it. */
@@ -134,6 +151,29 @@ function parseMetricsSettings(env: Env, port: number): MetricsSettings {
     );
   }
   return { port: metricsPort, host, token };
+}
+
+function parseTrustProxySetting(env: Env): string[] {
+  const raw = nonEmpty(env, 'KEYPEARS_TRUST_PROXY');
+  if (raw === undefined) return [];
+  try {
+    return parseTrustedProxies(raw);
+  } catch (e) {
+    throw new SettingError('KEYPEARS_TRUST_PROXY', (e as Error).message);
+  }
+}
+
+function parseTimeouts(env: Env): Pick<AppConfig, 'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'> {
+  const requestTimeoutMs = integer(env, 'KEYPEARS_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000);
+  const headersTimeoutMs = integer(env, 'KEYPEARS_HEADERS_TIMEOUT_MS', 10_000, 1000, 600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new SettingError(
+      'KEYPEARS_HEADERS_TIMEOUT_MS',
+      `must not exceed KEYPEARS_REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the headers are part of the request`,
+    );
+  }
+  const keepAliveTimeoutMs = integer(env, 'KEYPEARS_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000);
+  return { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs };
 }
 
 export function loadConfig(env: Env): AppConfig {
@@ -205,6 +245,10 @@ export function loadConfig(env: Env): AppConfig {
     resolveLimitPerSource: integer(env, 'KEYPEARS_RESOLVE_LIMIT_PER_SOURCE', 60, 1, 1_000_000),
     registrationLimitPerSource: integer(env, 'KEYPEARS_REGISTRATION_LIMIT_PER_SOURCE', 20, 1, 1_000_000),
     metrics: parseMetricsSettings(env, port),
+    trustProxy: parseTrustProxySetting(env),
+    ipv6SourcePrefix: integer(env, 'KEYPEARS_IPV6_SOURCE_PREFIX', 64, 32, 128),
+    ...parseTimeouts(env),
+    maxConnections: integer(env, 'KEYPEARS_MAX_CONNECTIONS', 1024, 1, 1_000_000),
   };
 }
 
