@@ -172,7 +172,7 @@ function parseTimeouts(env: Env): Pick<AppConfig, 'requestTimeoutMs' | 'headersT
       `must not exceed KEYPEARS_REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the headers are part of the request`,
     );
   }
-  const keepAliveTimeoutMs = integer(env, 'KEYPEARS_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000);
+  const keepAliveTimeoutMs = integer(env, 'KEYPEARS_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 600_000);
   return { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs };
 }
 
