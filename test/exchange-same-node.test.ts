@@ -4,10 +4,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PrismaService } from '../src/database/prisma.service.js';
-import { toHex } from '../src/protocol/encoding.js';
 import { acceptExchange as derive } from '../src/protocol/exchange.js';
 import { decodePublicIdentity } from '../src/protocol/wire.js';
-import { acceptExchange, exchangeSecret, refreshExchange, startExchange } from '../src/sdk/exchange.js';
+import {
+  acceptExchange,
+  exchangeSecret,
+  forgetExchange,
+  refreshExchange,
+  responderKeys,
+  startExchange,
+} from '../src/sdk/exchange.js';
 import { parsePlainKeystore, serializePlainKeystore } from '../src/sdk/keystore.js';
 import { exchangeUser, type ExchangeUser } from './support/exchange-users.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
@@ -49,32 +55,49 @@ describe('same-node exchange', () => {
     expect((await alice.client.getExchange(started.id)).status).toBe('confirmed');
   });
 
-  it('keeps what is needed to derive the secret again from the public messages and the keystore alone', async () => {
+  it('deletes the one-time secret keys an accepted exchange used: the keystore cannot derive its secret again', async () => {
     const started = await startExchange(alice.ctx, 'bob@a.test');
     await acceptExchange(bob.ctx, started.id);
     const view = await bob.client.getExchange(started.id);
+    expect(view.initiation.oneTimePrekeyId).toBeDefined();
+    expect(view.initiation.pqPrekeyKind).toBe('pq-one-time');
     const ks = parsePlainKeystore(serializePlainKeystore(bob.ks));
-    const record = ks.exchanges!.get(started.id)!;
     expect(ks.oneTimePrekeys.has(view.initiation.oneTimePrekeyId!)).toBe(false);
     expect(ks.pqOneTimePrekeys.has(view.initiation.pqPrekeyId)).toBe(false);
-    const again = derive({
-      self: {
-        address: ks.address,
-        identitySecretKey: ks.identitySecretKey,
-        identityDhSecretKey: ks.identityDh.secretKey,
-        signedPrekeySecret: (id) => ks.signedPrekeys.find((k) => k.id === id)?.secretKey,
-        oneTimePrekeySecret: (id) =>
-          record.usedOneTimeKeys?.oneTimePrekey?.id === id ? record.usedOneTimeKeys.oneTimePrekey.secretKey : undefined,
-        pqPrekeySecret: (kind, id) =>
-          kind === 'pq-one-time' && record.usedOneTimeKeys?.pqOneTimePrekey?.id === id
-            ? record.usedOneTimeKeys.pqOneTimePrekey.secretKey
-            : undefined,
-      },
-      initiation: view.initiation,
-      initiatorIdentity: decodePublicIdentity(view.peerIdentity, view.peer),
+    expect(serializePlainKeystore(bob.ks)).not.toMatch(/usedOneTimeKeys/);
+    // Everything else the keystore holds, with the public messages, is not enough.
+    const again = () =>
+      derive({
+        self: responderKeys(ks),
+        initiation: view.initiation,
+        initiatorIdentity: decodePublicIdentity(view.peerIdentity, view.peer),
+      });
+    expect(again).toThrow(expect.objectContaining({ code: 'invalid_exchange' }));
+    expect(exchangeSecret(bob.ks, started.id)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('forgets a secret: exchange_forgotten afterwards, and nothing of it left in the keystore', async () => {
+    const started = await startExchange(alice.ctx, 'bob@a.test');
+    await acceptExchange(bob.ctx, started.id);
+    const secret = exchangeSecret(bob.ks, started.id);
+    expect(forgetExchange(bob.ks, started.id, 1_800_000_000)).toBe(true);
+    expect(forgetExchange(bob.ks, started.id, 1_800_000_001)).toBe(false);
+    expect(() => exchangeSecret(bob.ks, started.id)).toThrow(expect.objectContaining({ code: 'exchange_forgotten' }));
+    const text = serializePlainKeystore(bob.ks);
+    const record = (JSON.parse(text) as { exchanges: Record<string, object> }).exchanges[started.id];
+    expect(record).toEqual({
+      role: 'responder',
+      peer: 'alice@a.test',
+      status: 'confirmed',
+      usedLastResort: false,
+      createdAt: expect.any(Number),
+      forgottenAt: 1_800_000_000,
     });
-    expect(toHex(again.secret)).toBe(toHex(record.secret));
-    expect(again.confirmation).toEqual(record.confirmation);
+    const secretB64u = Buffer.from(secret, 'hex').toString('base64url');
+    expect(text).not.toContain(secretB64u);
+    expect(() => forgetExchange(bob.ks, 'AAAAAAAAAAAAAAAAAAAAAA', 0)).toThrow(
+      expect.objectContaining({ code: 'not_found' }),
+    );
   });
 
   it('refuses an exchange from a blocked address, storing nothing', async () => {

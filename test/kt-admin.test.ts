@@ -19,7 +19,7 @@ beforeAll(async () => {
   await registerUser(t, 'bob@kt.test', 1);
   // The embedded database admits one process at a time: the commands run with the node stopped.
   await t.stop();
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await t?.destroy();

@@ -10,7 +10,9 @@ import type { Env } from '../net/settings.js';
 import { NODE_VERSION } from '../version.js';
 import { failureOf, newProgram, parseProgram, type CommandIo, type ProgramIo, type RunCommand } from './command-io.js';
 import { registerAccountCommands } from './commands/account.js';
-import { registerExchangeCommands } from './commands/exchange.js';
+import { registerBlockCommands } from './commands/blocks.js';
+import { registerContactCommands } from './commands/contacts.js';
+import { ID_ARG_PREFIX, registerExchangeCommands } from './commands/exchange.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
 import { registerResolveCommand } from './commands/resolve.js';
 
@@ -18,6 +20,13 @@ import { registerResolveCommand } from './commands/resolve.js';
 export function homeDir(option: string | undefined, env: Env): string {
   return path.resolve(option ?? env.KEYPEARS_HOME ?? path.join(env.HOME || os.homedir(), '.keypears'));
 }
+
+/**
+ * A whole exchange id that starts with `-` (about 1 in 64 do) is an argument, not an option:
+ * it is handed on as `id:<id>`, which every command taking an id reads. No option is 22
+ * characters of the id alphabet.
+ */
+const idArgument = (arg: string): string => (/^-[A-Za-z0-9_-]{21}$/.test(arg) ? `${ID_ARG_PREFIX}${arg}` : arg);
 
 /** Runs one command; resolves to the exit code (0 success, 1 failure, commander's codes for usage errors). */
 export async function runCli(argv: string[], streams: ProgramIo): Promise<number> {
@@ -38,12 +47,17 @@ export async function runCli(argv: string[], streams: ProgramIo): Promise<number
   const run: RunCommand = async (action) => {
     const globals = program.opts<{ home?: string; json?: boolean }>();
     const json = globals.json === true;
+    let drawn = false;
     const io: CommandIo = {
       home: homeDir(globals.home, streams.env),
       json,
       env: streams.env,
       progress: (text, final = true) => {
-        if (!json) streams.stderr.write(final ? `${text}\n` : `\r${text}`);
+        if (json) return;
+        // A line redrawn in place is cleared to its end first (ANSI "erase in line").
+        if (!final) streams.stderr.write(`\r\x1b[K${text}`);
+        else streams.stderr.write(`${drawn ? '\r\x1b[K' : ''}${text === '' ? '' : `${text}\n`}`);
+        drawn = !final;
       },
       warn: (text) => streams.stderr.write(`${text}\n`),
       ...(streams.prompt ? { prompt: streams.prompt } : {}),
@@ -68,7 +82,9 @@ export async function runCli(argv: string[], streams: ProgramIo): Promise<number
   registerResolveCommand(program, run);
   registerExchangeCommands(program, run);
   registerKeystoreCommands(program, run);
+  registerContactCommands(program, run);
+  registerBlockCommands(program, run);
 
-  const usage = await parseProgram(program, argv);
+  const usage = await parseProgram(program, argv.map(idArgument));
   return usage || exitCode;
 }

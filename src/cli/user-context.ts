@@ -2,7 +2,8 @@
 import { parseDevFlag } from '../net/settings.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { NodeClient } from '../sdk/client.js';
-import type { UserContext } from '../sdk/context.js';
+import { unixNow, type UserContext } from '../sdk/context.js';
+import { applyRetention } from '../sdk/exchange.js';
 import { saveKeystore, unlockKeystore, type Keystore, type KeystoreKey } from '../sdk/keystore.js';
 import type { CommandIo } from './command-io.js';
 import { passphraseSource } from './passphrase.js';
@@ -16,7 +17,8 @@ export interface OpenHome {
 
 /**
  * Unlocks the keystore of `--home` with its passphrase (docs/cli.md, "Passphrase"); a plain
- * keystore of an earlier version is sealed under a new one first, and the CLI says so.
+ * keystore of an earlier version is sealed under a new one first, and the CLI says so. The
+ * retention setting is applied here, so every command forgets what is due.
  *
  * @throws KeyPearsError `no_keystore`, `wrong_passphrase`, `passphrase_required`, ...
  */
@@ -25,7 +27,15 @@ export async function openHome(io: CommandIo): Promise<OpenHome> {
     ...(io.scrypt ? { params: io.scrypt } : {}),
   });
   if (upgraded) io.warn(`note: the keystore of ${ks.address} was not encrypted; it is now sealed under the passphrase`);
-  return { ks, key, save: (k) => saveKeystore(io.home, k, key) };
+  const save = (k: Keystore) => saveKeystore(io.home, k, key);
+  const forgotten = applyRetention(ks, unixNow());
+  if (forgotten.length > 0) {
+    await save(ks);
+    io.warn(
+      `note: forgot the secrets of ${forgotten.length} exchange(s) started ${ks.settings?.forgetAfterDays} or more days ago (keypears settings)`,
+    );
+  }
+  return { ks, key, save };
 }
 
 /**

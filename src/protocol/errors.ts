@@ -35,11 +35,13 @@ export const API_ERROR_CODES = [
   'not_found',
   'no_node_for_domain',
   'method_not_allowed',
+  'request_timeout',
   'address_taken',
   'prekey_limit',
   'conflict',
   'payload_too_large',
   'unsupported_media_type',
+  'headers_too_large',
   'bad_signature',
   'invalid_key',
   'invalid_exchange',
@@ -100,8 +102,14 @@ export const LOCAL_ERROR_CODES = [
   'wrong_passphrase',
   'not_registered',
   'not_confirmed',
+  'exchange_forgotten',
+  'safety_number_changed',
   'insecure_node_url',
   'node_unavailable',
+  // Key transparency on the client: a contact's key moved in its log, or the owner's own label
+  // has an entry this device did not make (docs/transparency.md §8.1, §8.2).
+  'kt_key_changed',
+  'kt_foreign_entry',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];

@@ -197,6 +197,11 @@ export class NodeClient {
     return this.call('POST', '/api/v1/blocks', { body: { pattern }, signed: true }, BlockListSchema);
   }
 
+  /** `GET /api/v1/blocks`: the addresses and domains this user blocks. */
+  blocks(): Promise<{ blocks: string[] }> {
+    return this.call('GET', '/api/v1/blocks', { signed: true }, BlockListSchema);
+  }
+
   /** `DELETE /api/v1/blocks/{pattern}`. */
   unblock(pattern: string): Promise<{ blocks: string[] }> {
     return this.call('DELETE', `/api/v1/blocks/${encodeURIComponent(pattern)}`, { signed: true }, BlockListSchema);

@@ -1,9 +1,10 @@
 /**
  * The exchange from a client's side (docs/protocol.md, "The exchange"): start, accept,
- * follow, and read the secret. The client talks only to its own node. Every secret is
+ * follow, read and forget the secret. The client talks only to its own node. Every secret is
  * written to the keystore before the message that depends on it leaves, and the one-time
- * secret keys an accepted exchange used are removed from the keystore's pools in the same
- * write that records the secret, so nothing is lost on a crash and nothing is used twice.
+ * secret keys an accepted exchange used are deleted from the keystore in the same write that
+ * records the secret, so nothing is lost on a crash, nothing is used twice, and a later copy
+ * of the keystore cannot derive the secret again once it is forgotten (docs/keystore.md).
  */
 import { loadFastMlkem768 } from '../protocol/crypto.js';
 import { toHex } from '../protocol/encoding.js';
@@ -17,8 +18,9 @@ import {
 import { isSettled, type ExchangeStatus, type ExchangeView } from '../protocol/exchange-api.js';
 import { decodePublicIdentity } from '../protocol/wire.js';
 import type { NodeClient } from './client.js';
+import { checkContactKey, pinContact } from './contacts.js';
 import { nowOf, type UserContext } from './context.js';
-import type { StoredExchange, UsedOneTimeKeys } from './exchange-record.js';
+import type { StoredExchange } from './exchange-record.js';
 import type { Keystore } from './keystore.js';
 
 export interface ExchangeSummary {
@@ -55,6 +57,7 @@ const summary = (e: StoredExchange, failureReason?: string): ExchangeSummary => 
 export async function startExchange(ctx: UserContext, address: string): Promise<ExchangeSummary> {
   const { ks, client } = ctx;
   const [{ bundle, decoded }] = await Promise.all([client.exchangeBundle(address), loadFastMlkem768()]);
+  await checkPinned(ctx, decoded.address, decoded.identityKey);
   const started = initiateExchange({
     self: {
       address: ks.address,
@@ -117,6 +120,7 @@ export async function acceptExchange(ctx: UserContext, id: string): Promise<Exch
   }
   if (!view.peerIdentity) throw new KeyPearsError('invalid_response', 'the node sent no identity for the initiator');
   const initiatorIdentity = decodePublicIdentity(view.peerIdentity, view.peer);
+  await checkPinned(ctx, view.peer, initiatorIdentity.identityKey);
   const accepted = acceptDerivation({
     self: responderKeys(ks),
     initiation: view.initiation,
@@ -124,18 +128,9 @@ export async function acceptExchange(ctx: UserContext, id: string): Promise<Exch
     now: nowOf(ctx),
   });
   const { initiation } = view;
-  // The one-time secrets leave the pools (never usable again) and stay only with this exchange.
-  const used: UsedOneTimeKeys = {};
-  if (initiation.oneTimePrekeyId !== undefined) {
-    const id = initiation.oneTimePrekeyId;
-    used.oneTimePrekey = { id, secretKey: ks.oneTimePrekeys.get(id)! };
-    ks.oneTimePrekeys.delete(id);
-  }
-  if (initiation.pqPrekeyKind === 'pq-one-time') {
-    const id = initiation.pqPrekeyId;
-    used.pqOneTimePrekey = { id, secretKey: ks.pqOneTimePrekeys.get(id)! };
-    ks.pqOneTimePrekeys.delete(id);
-  }
+  // The one-time secrets are deleted now: the secret they produced is all that is kept.
+  if (initiation.oneTimePrekeyId !== undefined) ks.oneTimePrekeys.delete(initiation.oneTimePrekeyId);
+  if (initiation.pqPrekeyKind === 'pq-one-time') ks.pqOneTimePrekeys.delete(initiation.pqPrekeyId);
   const record: StoredExchange = {
     id,
     role: 'responder',
@@ -146,14 +141,27 @@ export async function acceptExchange(ctx: UserContext, id: string): Promise<Exch
     usedLastResort: initiation.pqPrekeyKind === 'pq-last-resort',
     createdAt: initiation.createdAt,
     confirmation: accepted.confirmation,
-    usedOneTimeKeys: used,
   };
   exchangesOf(ks).set(id, record);
   await ctx.save(ks);
   const answer = await client.confirmExchange(id, accepted.confirmation);
   record.status = answer.status;
+  if (record.status === 'confirmed') pinContact(ks, view.peer, initiatorIdentity.identityKey, nowOf(ctx));
   await ctx.save(ks);
   return summary(record);
+}
+
+/**
+ * Refuses a peer whose identity key is not the one pinned for it, recording the key met so
+ * that the user can accept it (`safety_number_changed`, src/sdk/contacts.ts).
+ */
+async function checkPinned(ctx: UserContext, address: string, identityKey: Uint8Array): Promise<void> {
+  try {
+    checkContactKey(ctx.ks, address, identityKey, nowOf(ctx));
+  } catch (e) {
+    await ctx.save(ctx.ks);
+    throw e;
+  }
 }
 
 /**
@@ -179,7 +187,8 @@ export async function refreshExchange(
     return { id, status: view.status, peer: view.peer, role: view.role, usedLastResort: view.usedLastResort };
   }
   const settled = record.status === 'failed' || (record.status === 'confirmed' && view.status !== 'failed');
-  if (settled) return summary(record, view.failureReason ?? undefined);
+  // A forgotten exchange has nothing left to check a confirmation with.
+  if (settled || record.forgottenAt !== undefined) return summary(record, view.failureReason ?? undefined);
   let next: ExchangeStatus = view.status;
   let reason = view.failureReason ?? undefined;
   if (record.role === 'initiator' && view.status === 'confirmed') {
@@ -189,8 +198,11 @@ export async function refreshExchange(
         initiation: record.initiation!,
         responderIdentityKey: record.responderIdentityKey!,
         confirmKey: record.confirmKey!,
-        transcriptHash: record.transcriptHash,
+        transcriptHash: record.transcriptHash!,
       });
+      // Its only use is over: the MAC key goes. The first completed exchange pins the peer's key.
+      delete record.confirmKey;
+      pinContact(ks, record.peer, record.responderIdentityKey!, nowOf(ctx));
     } catch (e) {
       next = 'failed';
       reason = `the confirmation does not verify: ${(e as Error).message}`;
@@ -273,14 +285,58 @@ async function pauseAfter(askedAt: number, intervalMs = 500, deadline: number): 
 export function exchangeSecret(ks: Keystore, id: string): string {
   const record = exchangesOf(ks).get(id);
   if (!record) throw new KeyPearsError('not_found', `no exchange ${id} in this keystore`);
+  if (record.forgottenAt !== undefined || !record.secret) {
+    throw new KeyPearsError('exchange_forgotten', `the secret of exchange ${id} with ${record.peer} was forgotten`, {
+      forgottenAt: record.forgottenAt ?? null,
+    });
+  }
   if (record.status !== 'confirmed') {
     throw new KeyPearsError('not_confirmed', `exchange ${id} is ${record.status}; its key is not confirmed yet`);
   }
   return toHex(record.secret);
 }
 
+/**
+ * Forgets an exchange's secret: deletes the secret, the transcript hash, the confirmation MAC
+ * key and the messages, keeping only who, when and how it ended (so that a later question
+ * about it gets `exchange_forgotten`, not `not_found`). Returns whether anything was deleted.
+ * The caller saves the keystore.
+ *
+ * @throws KeyPearsError `not_found`.
+ */
+export function forgetExchange(ks: Keystore, id: string, now: number): boolean {
+  const record = exchangesOf(ks).get(id);
+  if (!record) throw new KeyPearsError('not_found', `no exchange ${id} in this keystore`);
+  if (record.forgottenAt !== undefined) return false;
+  exchangesOf(ks).set(id, {
+    id,
+    role: record.role,
+    peer: record.peer,
+    status: record.status,
+    usedLastResort: record.usedLastResort,
+    createdAt: record.createdAt,
+    forgottenAt: now,
+  });
+  return true;
+}
+
+/**
+ * The retention setting (`settings.forgetAfterDays`): forgets every confirmed exchange created
+ * that many days before `now` or earlier. Returns the ids forgotten; the caller saves.
+ */
+export function applyRetention(ks: Keystore, now: number): string[] {
+  const days = ks.settings?.forgetAfterDays;
+  if (days === undefined) return [];
+  const cutoff = now - days * 86_400;
+  const due = [...exchangesOf(ks).values()].filter(
+    (e) => e.status === 'confirmed' && e.forgottenAt === undefined && e.createdAt <= cutoff,
+  );
+  for (const e of due) forgetExchange(ks, e.id, now);
+  return due.map((e) => e.id);
+}
+
 /** The responder's secret keys by id, as the derivation asks for them. */
-function responderKeys(ks: Keystore): ResponderKeys {
+export function responderKeys(ks: Keystore): ResponderKeys {
   return {
     address: ks.address,
     identitySecretKey: ks.identitySecretKey,

@@ -3,10 +3,11 @@
  * any size and the proofs between them, built from the primitives of src/protocol/transparency.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ed25519PublicKey } from '../../src/protocol/crypto.js';
+import { ed25519PublicKey, x25519PublicKey } from '../../src/protocol/crypto.js';
+import { signPrekey, signRegistration } from '../../src/protocol/keys.js';
 import { utf8 } from '../../src/protocol/encoding.js';
 import { formatCheckpoint } from '../../src/protocol/transparency/checkpoint.js';
-import { encodeEntry, logStartEntry } from '../../src/protocol/transparency/entry.js';
+import { encodeEntry, logStartEntry, proveLabel, registrationEntry } from '../../src/protocol/transparency/entry.js';
 import type { LogAnswer, LogIdentity } from '../../src/protocol/transparency/log-verifier.js';
 import { consistencyProof, inclusionProof, leafHash, treeHash } from '../../src/protocol/transparency/merkle.js';
 import {
@@ -16,6 +17,12 @@ import {
   signNote,
 } from '../../src/protocol/transparency/note.js';
 import { vrfPublicKey } from '../../src/protocol/transparency/vrf.js';
+import {
+  formatLogAdvertisement,
+  type ServedIdentity,
+  type TransparencyMember,
+} from '../../src/protocol/transparency/wire.js';
+import { toB64u } from '../../src/protocol/encoding.js';
 
 export interface TestLog {
   identity: LogIdentity;
@@ -78,5 +85,86 @@ export function testLog(
       inclusion: { index, proof: inclusion(index, size) },
       ...(known > 0 && known < size ? { consistency: { from: known, proof: consistency(known, size) } } : {}),
     }),
+  };
+}
+
+/** A registered account as a node logs it: the served record and the transparency parts of its answers. */
+export interface TestAccount {
+  address: string;
+  identitySecretKey: Uint8Array;
+  /** The base URL of the node that serves it (its log is `testLog`'s default origin). */
+  nodeUrl: string;
+  identity: ServedIdentity;
+  kind: 'register';
+  vrfProof: Uint8Array;
+  opening: Uint8Array;
+  registeredAt: number;
+  registrationProof: Uint8Array;
+  label: Uint8Array;
+  /** The entry the log holds for it. */
+  entry: Uint8Array;
+}
+
+/** The VRF secret key of `testLog`'s identity. */
+export const TEST_VRF_SECRET = new Uint8Array(32).fill(12);
+
+/** An account registered at `nodeBaseUrl`, its keys derived from `tag` (another tag: another key). */
+export function testAccount(address: string, tag: string, nodeBaseUrl = 'https://kp.b.example'): TestAccount {
+  const identitySecretKey = sha256(utf8(`identity ${tag} ${address}`));
+  const identityKey = ed25519PublicKey(identitySecretKey);
+  const dhKey = x25519PublicKey(sha256(utf8(`dh ${tag} ${address}`)));
+  const signature = signPrekey({ kind: 'identity-dh', address, keyId: 1, publicKey: dhKey }, identitySecretKey);
+  const registeredAt = 1767225700;
+  const registrationProof = signRegistration(
+    { address, nodeBaseUrl, identityKey, identityDhKey: dhKey, timestamp: registeredAt },
+    identitySecretKey,
+  );
+  const identity: ServedIdentity = { identityKey, identityDhKey: { id: 1, publicKey: dhKey, signature } };
+  const { vrfProof, label } = proveLabel(TEST_VRF_SECRET, address);
+  const opening = sha256(utf8(`opening ${tag} ${address}`));
+  const entry = registrationEntry({
+    kind: 'register',
+    address,
+    label,
+    opening,
+    record: { ...identity, nodeBaseUrl, registeredAt, registrationProof },
+  });
+  return {
+    address,
+    identitySecretKey,
+    nodeUrl: nodeBaseUrl,
+    identity,
+    kind: 'register',
+    vrfProof,
+    opening,
+    registeredAt,
+    registrationProof,
+    label,
+    entry,
+  };
+}
+
+/** The `transparency` member of an answer serving `account` at `index` of `log`, for a requester that knows `known`. */
+export function servedMember(
+  account: TestAccount,
+  log: TestLog,
+  index: number,
+  size: number,
+  known: number,
+): TransparencyMember {
+  const answer = log.answer(index, size, known);
+  return {
+    log: formatLogAdvertisement(log.identity, `https://${log.identity.origin}`),
+    kind: account.kind,
+    index,
+    vrfProof: toB64u(account.vrfProof),
+    opening: toB64u(account.opening),
+    registeredAt: account.registeredAt,
+    registrationProof: toB64u(account.registrationProof),
+    checkpoint: answer.checkpoint,
+    inclusion: answer.inclusion!.proof.map(toB64u),
+    ...(answer.consistency
+      ? { consistency: { from: answer.consistency.from, proof: answer.consistency.proof.map(toB64u) } }
+      : {}),
   };
 }

@@ -3,8 +3,17 @@
  * keystore is sealed under; show whose keystore `--home` holds.
  */
 import type { Command } from 'commander';
+import { KeyPearsError } from '../../protocol/errors.js';
 import { identityFingerprint } from '../../protocol/fingerprint.js';
-import { keyFromSource, keystorePath, loadKeystoreHeader, saveKeystore } from '../../sdk/keystore.js';
+import { unixNow } from '../../sdk/context.js';
+import { applyRetention } from '../../sdk/exchange.js';
+import {
+  keyFromSource,
+  keystorePath,
+  loadKeystoreHeader,
+  MAX_FORGET_AFTER_DAYS,
+  saveKeystore,
+} from '../../sdk/keystore.js';
 import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
 import { passphraseSource } from '../passphrase.js';
 import { openHome } from '../user-context.js';
@@ -45,7 +54,49 @@ export async function whoamiCommand(io: CommandIo): Promise<CommandResult> {
   };
 }
 
+/** `settings [--forget-after DAYS|never]`: shows the settings, changing the retention when asked. */
+export async function settingsCommand(io: CommandIo, options: { forgetAfter?: string }): Promise<CommandResult> {
+  const { ks, save } = await openHome(io);
+  if (options.forgetAfter !== undefined) {
+    const days = forgetAfterDays(options.forgetAfter);
+    const settings = { ...ks.settings };
+    if (days === null) delete settings.forgetAfterDays;
+    else settings.forgetAfterDays = days;
+    ks.settings = settings;
+    // Applied at once, as every later command does.
+    applyRetention(ks, unixNow());
+    await save(ks);
+  }
+  const days = ks.settings?.forgetAfterDays ?? null;
+  return {
+    json: { forgetAfterDays: days },
+    text:
+      days === null
+        ? 'forget-after: never (secrets are kept until "keypears exchange forget")'
+        : `forget-after: ${days} days (the secret of a confirmed exchange is forgotten ${days} days after it started)`,
+  };
+}
+
+function forgetAfterDays(text: string): number | null {
+  if (text === 'never') return null;
+  if (!/^[1-9][0-9]{0,4}$/.test(text) || Number(text) > MAX_FORGET_AFTER_DAYS) {
+    throw new KeyPearsError(
+      'invalid_argument',
+      `--forget-after must be a whole number of days from 1 to ${MAX_FORGET_AFTER_DAYS}, or "never"`,
+    );
+  }
+  return Number(text);
+}
+
 export function registerKeystoreCommands(program: Command, run: RunCommand): void {
+  program
+    .command('settings')
+    .description('show the keystore settings; --forget-after changes how long confirmed secrets are kept')
+    .option(
+      '--forget-after <days>',
+      'forget the secret of a confirmed exchange this many days after it started, or "never"',
+    )
+    .action((options: { forgetAfter?: string }) => run((io) => settingsCommand(io, options)));
   program
     .command('passphrase')
     .description('change the passphrase the keystore is sealed under')

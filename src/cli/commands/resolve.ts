@@ -7,10 +7,19 @@
 import type { Command } from 'commander';
 import { parseDiscoverySettings } from '../../net/settings.js';
 import { resolveAddress } from '../../sdk/resolve.js';
+import { keystoreExists } from '../../sdk/keystore.js';
 import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { openHome } from '../user-context.js';
+import { resolvePinned } from './contacts.js';
 
+/**
+ * Without a keystore in `--home`: discovery. With one: its own domain on its own node, and the
+ * key found checked against the pinned one (so the passphrase is needed).
+ */
 export async function resolveCommand(io: CommandIo, address: string): Promise<CommandResult> {
-  const found = await resolveAddress(address, parseDiscoverySettings(io.env));
+  const found = (await keystoreExists(io.home))
+    ? await resolvePinned(io, await openHome(io), address)
+    : await resolveAddress(address, parseDiscoverySettings(io.env));
   return {
     json: {
       address: found.address,

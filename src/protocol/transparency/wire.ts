@@ -309,16 +309,35 @@ export interface VerifyTransparencyInput {
    * the member's `log` must equal it.
    */
   advertised?: LogAdvertisement;
+  /** The label already verified for this (log, address), to skip the VRF verification. */
+  knownLabel?: Uint8Array;
 }
+
+/** Where the served identity sits in its log, on success. */
+export interface VerifiedEntry {
+  origin: string;
+  index: number;
+  kind: 'register' | 'import';
+  label: Uint8Array;
+  entry: Uint8Array;
+  /** The log as the answer advertised it (what a client pins). */
+  log: AdvertisedLog;
+}
+
+/** A verdict of `verifyTransparencyMember`: on success, also where the entry is. */
+export type MemberVerdict =
+  (Extract<KtVerdict, { ok: true }> & { entry: VerifiedEntry }) | Extract<KtVerdict, { ok: false }>;
 
 /**
  * docs/transparency.md §11.3 steps 1 to 4: parses the member, checks the VRF proof, the
  * record's signatures, rebuilds the entry and runs the verification state machine. Never
- * throws for what a hostile node can send: every failure is a verdict.
+ * throws for what a hostile node can send: every failure is a verdict. When the record or its
+ * proof is wrong, the checkpoint is still checked against the stored state first, so that a
+ * fork is reported as one whatever else the answer holds (§14).
  */
-export function verifyTransparencyMember(input: VerifyTransparencyInput): KtVerdict {
-  const { address, nodeUrl, identity, member, state, advertised } = input;
-  const failure = (code: 'kt_proof_invalid' | 'kt_proof_missing', message: string): KtVerdict => ({
+export function verifyTransparencyMember(input: VerifyTransparencyInput): MemberVerdict {
+  const { address, nodeUrl, identity, member, state, advertised, knownLabel } = input;
+  const failure = (code: 'kt_proof_invalid' | 'kt_proof_missing', message: string): MemberVerdict => ({
     ok: false,
     code,
     message,
@@ -334,7 +353,7 @@ export function verifyTransparencyMember(input: VerifyTransparencyInput): KtVerd
     }
   }
   if (member === undefined) {
-    return verifyLogAnswer({ state, advertised: advertisedLog?.identity ?? state?.log });
+    return verifyLogAnswer({ state, advertised: advertisedLog?.identity ?? state?.log }) as MemberVerdict;
   }
   let decoded: DecodedTransparency;
   try {
@@ -348,19 +367,31 @@ export function verifyTransparencyMember(input: VerifyTransparencyInput): KtVerd
   }
   const log = advertisedLog ?? decoded.log;
   // The pin comes first (§8 step 1): a label under another VRF key than the pinned one proves nothing.
-  if (state && !sameLogIdentity(state.log, log.identity)) return verifyLogAnswer({ state, advertised: log.identity });
-  const label = verifyLabel(log.identity.vrfKey, address, decoded.vrfProof);
-  if (!label) return failure('kt_proof_invalid', `the VRF proof does not verify for ${address}`);
+  if (state && !sameLogIdentity(state.log, log.identity)) {
+    return verifyLogAnswer({ state, advertised: log.identity }) as MemberVerdict;
+  }
+  /** The record's own failure, unless the checkpoint already fails against the stored state. */
+  const recordFailure = (message: string): MemberVerdict => {
+    const head = verifyLogAnswer({ state, advertised: log.identity, answer: decoded.answer });
+    if (!head.ok) return head;
+    const evidence = { storedCheckpoint: state?.checkpoint, answeredCheckpoint: decoded.answer.checkpoint };
+    return { ok: false, code: 'kt_proof_invalid', message, evidence };
+  };
+  const label = knownLabel ?? verifyLabel(log.identity.vrfKey, address, decoded.vrfProof);
+  if (!label) return recordFailure(`the VRF proof does not verify for ${address}`);
   const record = servedRecord(nodeUrl, identity, decoded);
   let entry: Uint8Array;
   try {
     checkRegistrationRecord(decoded.kind, address, record);
     entry = registrationEntry({ kind: decoded.kind, address, label, opening: decoded.opening, record });
   } catch (e) {
-    if (isKeyPearsError(e)) return failure('kt_proof_invalid', e.message);
+    if (isKeyPearsError(e)) return recordFailure(e.message);
     throw e;
   }
-  return verifyLogAnswer({ state, advertised: log.identity, answer: decoded.answer, entry });
+  const verdict = verifyLogAnswer({ state, advertised: log.identity, answer: decoded.answer, entry });
+  if (!verdict.ok) return verdict;
+  const { kind, index } = decoded;
+  return { ...verdict, entry: { origin: log.identity.origin, index, kind, label, entry, log } };
 }
 
 /** The label of `address` in a log, when `vrfProof` is that log's proof for it. */
