@@ -64,6 +64,9 @@ export const HEAD_CACHE_MS = 1000;
 /** Stored hash rows kept in memory (they never change once written): about 100 bytes each. */
 export const ROW_CACHE_ROWS = 100_000;
 
+/** Encoded answer members kept (a few kilobytes each). */
+export const MEMBER_CACHE_ENTRIES = 10_000;
+
 /** A signed head as proofs are built against it. */
 interface Head {
   size: number;
@@ -112,6 +115,8 @@ export class TransparencyService {
   private head: Head | undefined;
   /** Stored rows by leaf index, of the loaded generation: immutable, so never stale. */
   private readonly rows = new Map<number, Uint8Array>();
+  /** Encoded members by entry index, known size and head size (the oldest goes when full). */
+  private readonly members = new Map<string, TransparencyMember>();
   private loaded: LoadedLog | undefined;
   /** Set once the log holds every account it started with; never changes afterwards. */
   private advertisement: LogAdvertisement | undefined;
@@ -398,6 +403,10 @@ export class TransparencyService {
       ? { size: at.size, note: at.checkpoint, edge: undefined }
       : await this.currentHead(Math.max(known, index + 1));
     const withConsistency = known > 0 && known < head.size;
+    // A member is immutable for one entry, known size and head: the last ones are kept encoded.
+    const key = `${index} ${withConsistency ? known : 0} ${head.size}`;
+    const cached = at ? undefined : this.members.get(key);
+    if (cached) return cached;
     const [inclusion, consistency] = await this.proofs(log.generation, [
       planInclusionProof(index, head.size, head.edge),
       ...(withConsistency ? [planConsistencyProof(known, head.size, head.edge)] : []),
@@ -416,6 +425,10 @@ export class TransparencyService {
       member.registrationProof = toB64u(entry.registrationProof);
     }
     if (consistency) member.consistency = { from: known, proof: consistency.map(toB64u) };
+    if (!at) {
+      if (this.members.size >= MEMBER_CACHE_ENTRIES) this.members.delete(this.members.keys().next().value!);
+      this.members.set(key, member);
+    }
     return member;
   }
 
