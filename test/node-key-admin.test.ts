@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseOverlap } from '../src/admin/node-key.command.js';
+import { adminFor } from './support/admin.js';
 import { MovableClock } from './support/movable-clock.js';
-import { adminOn } from './support/admin-command.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
 /** The node's and the operator commands' clock. */
@@ -19,7 +19,7 @@ afterAll(async () => {
   await t?.destroy();
 });
 
-const admin = (args: string[]) => adminOn(t, args, { KEYPEARS_DOMAINS: 'rot.test' }, clock);
+const admin = (args: string[]) => adminFor(t, args, { env: { KEYPEARS_DOMAINS: 'rot.test' }, clock });
 
 const document = async () =>
   (await (await fetch(`${t.url}/.well-known/keypears.json`)).json()) as {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createNode } from '../src/app.setup.js';
-import { adminOn } from './support/admin-command.js';
+import { adminFor } from './support/admin.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
 let t: TestNode;
@@ -19,7 +19,7 @@ afterAll(async () => {
   await t?.destroy();
 });
 
-const admin = (args: string[]) => adminOn(t, args, { KEYPEARS_DOMAINS: 'replica.test' });
+const admin = (args: string[]) => adminFor(t, args, { env: { KEYPEARS_DOMAINS: 'replica.test' } });
 
 describe('replicas on one database', () => {
   it('refuses to start a replica whose public URL differs from the one the database publishes', async () => {

@@ -221,6 +221,19 @@ export class TransparencyRepository {
     return rows.length ? { size: Number(rows[0].size), note: rows[0].note } : null;
   }
 
+  /** The head of a generation with its signed checkpoint: size, frontier and note (written together). */
+  async head(generation: number): Promise<{ size: number; frontier: Uint8Array[]; note: string } | null> {
+    const { rows } = await this.pool.query<{ size: string; frontier: Buffer; note: string }>({
+      name: 'kp_kt_head',
+      text: `SELECT l.size, l.frontier, c.note FROM kt_log l
+               JOIN kt_checkpoint c ON c.generation = l.generation AND c.size = l.size
+              WHERE l.generation = $1`,
+      values: [generation],
+    });
+    if (!rows.length) return null;
+    return { size: Number(rows[0].size), frontier: splitHashes(fromDbBytes(rows[0].frontier)), note: rows[0].note };
+  }
+
   /** Stored hash rows by leaf index (one query), for proofs. */
   async readRows(generation: number, leaves: readonly number[]): Promise<StoredRows> {
     if (leaves.length === 0) return new Map();

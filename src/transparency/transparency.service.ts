@@ -35,6 +35,8 @@ import {
   assemble,
   planConsistencyProof,
   planInclusionProof,
+  type RightEdge,
+  rightEdge,
   type StoredHashPlan,
 } from '../protocol/transparency/tree-storage.js';
 import { vrfPublicKey } from '../protocol/transparency/vrf.js';
@@ -51,6 +53,27 @@ import {
 } from '../protocol/transparency/wire.js';
 import type { AccountEntry, LoggedAccount } from './logged-account.js';
 import { type AppendResult, type StoredLog, TransparencyRepository } from './transparency.repository.js';
+
+/**
+ * How long a replica reuses the head it read (size, frontier, checkpoint) before reading it
+ * again: appends by other replicas show within this; its own show at once, and a requester
+ * that knows a larger size makes it read again, so no requester is served an older head than
+ * it has seen (docs/transparency.md §12.4).
+ */
+export const HEAD_CACHE_MS = 1000;
+/** Stored hash rows kept in memory (they never change once written): about 100 bytes each. */
+export const ROW_CACHE_ROWS = 100_000;
+
+/** Encoded answer members kept (a few kilobytes each). */
+export const MEMBER_CACHE_ENTRIES = 10_000;
+
+/** A signed head as proofs are built against it. */
+interface Head {
+  size: number;
+  note: string;
+  edge: RightEdge;
+  readAt: number;
+}
 
 /** Accounts logged per transaction by the backfill (each batch ends with its own checkpoint). */
 export const BACKFILL_BATCH = 500;
@@ -89,6 +112,11 @@ function* nearestFirst(limit: number): Generator<number> {
 @Injectable()
 export class TransparencyService {
   private readonly logger = new Logger(TransparencyService.name);
+  private head: Head | undefined;
+  /** Stored rows by leaf index, of the loaded generation: immutable, so never stale. */
+  private readonly rows = new Map<number, Uint8Array>();
+  /** Encoded members by entry index, known size and head size (the oldest goes when full). */
+  private readonly members = new Map<string, TransparencyMember>();
   private loaded: LoadedLog | undefined;
   /** Set once the log holds every account it started with; never changes afterwards. */
   private advertisement: LogAdvertisement | undefined;
@@ -219,6 +247,7 @@ export class TransparencyService {
         return this.prepare(account.address, 'import', record, account.id);
       });
       await this.repository.appendAlone(log.generation, pending, this.sign);
+      this.head = undefined;
       imported += batch.length;
     }
   }
@@ -281,13 +310,17 @@ export class TransparencyService {
     const record: RegistrationRecord = { nodeBaseUrl: this.config.publicUrl, ...registration };
     const prepared = this.prepare(address, 'register', record, '');
     return {
-      append: (tx, accountId) =>
-        this.repository.append(
+      append: async (tx, accountId) => {
+        const appended = await this.repository.append(
           tx,
           log.generation,
           [{ ...prepared, account: { ...prepared.account, id: accountId } }],
           this.sign,
-        ),
+        );
+        // The next lookup reads the new head (a lookup meanwhile may cache the old one: still signed).
+        this.head = undefined;
+        return appended;
+      },
       account: {
         address,
         identityKey: record.identityKey,
@@ -365,12 +398,18 @@ export class TransparencyService {
     const { entry } = account;
     if (!this.advertisement || !entry || entry.generation !== log.generation) return undefined;
     const index = at ? at.indexes[0] : entry.index;
-    const head = at ? { size: at.size, note: at.checkpoint } : await this.repository.latestCheckpoint(log.generation);
-    if (!head) throw new KeyPearsError('internal_error', 'the transparency log has no checkpoint');
+    // A head that does not hold the entry yet (appended by another replica since) is read again.
+    const head = at
+      ? { size: at.size, note: at.checkpoint, edge: undefined }
+      : await this.currentHead(Math.max(known, index + 1));
     const withConsistency = known > 0 && known < head.size;
+    // A member is immutable for one entry, known size and head: the last ones are kept encoded.
+    const key = `${index} ${withConsistency ? known : 0} ${head.size}`;
+    const cached = at ? undefined : this.members.get(key);
+    if (cached) return cached;
     const [inclusion, consistency] = await this.proofs(log.generation, [
-      planInclusionProof(index, head.size),
-      ...(withConsistency ? [planConsistencyProof(known, head.size)] : []),
+      planInclusionProof(index, head.size, head.edge),
+      ...(withConsistency ? [planConsistencyProof(known, head.size, head.edge)] : []),
     ]);
     const member: TransparencyMember = {
       log: this.advertisement,
@@ -386,6 +425,10 @@ export class TransparencyService {
       member.registrationProof = toB64u(entry.registrationProof);
     }
     if (consistency) member.consistency = { from: known, proof: consistency.map(toB64u) };
+    if (!at) {
+      if (this.members.size >= MEMBER_CACHE_ENTRIES) this.members.delete(this.members.keys().next().value!);
+      this.members.set(key, member);
+    }
     return member;
   }
 
@@ -395,10 +438,38 @@ export class TransparencyService {
     return proof;
   }
 
-  /** The hashes of several planned proofs, from one read of the stored rows. */
+  /**
+   * The latest signed head, from memory when read less than HEAD_CACHE_MS ago and at least as
+   * large as what the requester knows, else from the database, with its right edge (so that a
+   * proof reads one stored hash per element).
+   */
+  private async currentHead(known = 0): Promise<Head> {
+    const now = this.clock.now().getTime();
+    const cached = this.head;
+    if (cached && now - cached.readAt < HEAD_CACHE_MS && known <= cached.size) return cached;
+    const read = await this.repository.head(this.current().generation);
+    if (!read) throw new KeyPearsError('internal_error', 'the transparency log has no checkpoint');
+    const head: Head =
+      cached && cached.size === read.size
+        ? { ...cached, readAt: now }
+        : { size: read.size, note: read.note, edge: rightEdge(read.frontier, read.size), readAt: now };
+    // Another request may have read a newer head meanwhile: keep the larger.
+    if (!this.head || this.head.size <= head.size) this.head = head;
+    return head;
+  }
+
+  /** The hashes of several planned proofs, from the row cache and one read of the rows it lacks. */
   private async proofs(generation: number, plans: readonly StoredHashPlan[]): Promise<Uint8Array[][]> {
+    const cacheable = generation === this.loaded?.generation;
     const leaves = [...new Set(plans.flatMap((p) => p.leaves))];
-    const rows = await this.repository.readRows(generation, leaves);
+    const missing = cacheable ? leaves.filter((l) => !this.rows.has(l)) : leaves;
+    const read = missing.length ? await this.repository.readRows(generation, missing) : new Map<number, Uint8Array>();
+    if (!cacheable) return plans.map((p) => assemble(p, read));
+    for (const [leaf, row] of read) {
+      if (this.rows.size >= ROW_CACHE_ROWS) this.rows.delete(this.rows.keys().next().value!);
+      this.rows.set(leaf, row);
+    }
+    const rows = new Map(leaves.map((l) => [l, this.rows.get(l) ?? read.get(l)!]));
     return plans.map((p) => assemble(p, rows));
   }
 
@@ -414,33 +485,33 @@ export class TransparencyService {
   }
 
   /** The current size of the served log, and a check that `size` exists. @throws `not_found`. */
-  private async requireSize(log: LoadedLog, size: number): Promise<{ size: number; note: string }> {
-    const head = await this.repository.latestCheckpoint(log.generation);
-    if (!head || size > head.size) throw new KeyPearsError('not_found', `the log has no tree of size ${size} yet`);
+  private async requireSize(size: number): Promise<Head> {
+    const head = await this.currentHead(size);
+    if (size > head.size) throw new KeyPearsError('not_found', `the log has no tree of size ${size} yet`);
     return head;
   }
 
   async checkpoint(generation: string): Promise<string> {
-    const log = this.served(generation);
-    const head = await this.repository.latestCheckpoint(log.generation);
-    if (!head) throw new KeyPearsError('not_found', 'no checkpoint yet');
-    return head.note;
+    this.served(generation);
+    return (await this.currentHead()).note;
   }
 
   async inclusionProof(generation: string, index: number, size: number): Promise<string[]> {
     const log = this.served(generation);
     if (index >= size) throw new KeyPearsError('invalid_request', 'index must be below size');
-    await this.requireSize(log, size);
-    const [proof] = await this.proofs(log.generation, [planInclusionProof(index, size)]);
+    const head = await this.requireSize(size);
+    const edge = head.size === size ? head.edge : undefined;
+    const [proof] = await this.proofs(log.generation, [planInclusionProof(index, size, edge)]);
     return proof.map(toB64u);
   }
 
   async consistencyProof(generation: string, from: number, to: number): Promise<string[]> {
     const log = this.served(generation);
     if (to < 1 || from > to) throw new KeyPearsError('invalid_request', 'from must be at most to, and to at least 1');
-    await this.requireSize(log, to);
+    const head = await this.requireSize(to);
     if (from === 0 || from === to) return [];
-    const [proof] = await this.proofs(log.generation, [planConsistencyProof(from, to)]);
+    const edge = head.size === to ? head.edge : undefined;
+    const [proof] = await this.proofs(log.generation, [planConsistencyProof(from, to, edge)]);
     return proof.map(toB64u);
   }
 
@@ -451,8 +522,8 @@ export class TransparencyService {
     if (!tile) throw new KeyPearsError('not_found', 'no such tile');
     const start = tile.tile * TILE_WIDTH;
     const end = start + tile.width;
-    const head = await this.repository.latestCheckpoint(log.generation);
-    if (!head || end > head.size || !Number.isSafeInteger(end)) {
+    const head = await this.currentHead(end);
+    if (end > head.size || !Number.isSafeInteger(end)) {
       throw new KeyPearsError('not_found', 'the log does not hold this tile yet');
     }
     const entries = await this.repository.readEntries(log.generation, start, end);
