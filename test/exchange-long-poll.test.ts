@@ -148,11 +148,14 @@ describe('long polling across replicas', () => {
     }
   }
 
-  /** Backends of this test database that listen for exchange changes (one per node process). */
+  /**
+   * Backends of this test database that listen for notifications (one per node process: its
+   * listening connection runs one LISTEN per channel, so its last query is a LISTEN).
+   */
   async function listeners(): Promise<number[]> {
     const rows = await queryDatabase<{ pid: number }>(
       t.database.poolConfig!,
-      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN keypears_exchanges'",
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'",
     );
     return rows.map((r) => r.pid);
   }
