@@ -76,6 +76,21 @@ export class DiscoveryCacheRepository {
   }
 
   /**
+   * Deletes every answer that can no longer be served (`stale_until` passed: a negative
+   * answer's expiry, a found one's stale window), then the answers that end soonest beyond
+   * the `maxEntries` that end last.
+   *
+   * @returns the number of rows deleted.
+   */
+  async deleteExpired(now: Date, maxEntries: number): Promise<number> {
+    const expired = await this.prisma.discoveryCache.deleteMany({ where: { staleUntil: { lt: now } } });
+    const overflow = await this.prisma.$executeRaw`
+      DELETE FROM discovery_cache WHERE domain IN (
+        SELECT domain FROM discovery_cache ORDER BY stale_until DESC, domain OFFSET ${maxEntries})`;
+    return expired.count + overflow;
+  }
+
+  /**
    * Claims the right to refetch a node's document: true for at most one caller, across
    * replicas, per `minIntervalMs`.
    */

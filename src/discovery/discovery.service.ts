@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
+import { CleanupWhenDue } from '../common/cleanup-when-due.js';
 import { ExpiringCache } from '../common/expiring-cache.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { DiscoveryMethod } from '../net/domain-discovery.js';
@@ -23,6 +24,9 @@ export const FAILED_REFRESH_RETRY_SECONDS = 60;
  */
 export const RECENT_ANSWER_MS = 5_000;
 const RECENT_ANSWERS = 10_000;
+/** Most domains kept in the discovery cache (the rows that can be served longest are kept). */
+export const MAX_CACHED_DOMAINS = 100_000;
+const CACHE_CLEANUP_INTERVAL_MS = 60_000;
 /** A node's document is refetched (unknown key id, keys to confirm) at most this often. */
 export const KEY_REFETCH_INTERVAL_SECONDS = 60;
 /**
@@ -81,6 +85,8 @@ export class DiscoveryService {
   private readonly inFlight = new Map<string, Promise<ResolvedDomain>>();
   /** Unexpired database answers, for RECENT_ANSWER_MS at most. */
   private readonly recent: ExpiringCache<CachedDiscovery>;
+  /** Answers past their last use are deleted, and the table kept to MAX_CACHED_DOMAINS rows. */
+  private readonly cleanup = new CleanupWhenDue(CACHE_CLEANUP_INTERVAL_MS, 'discovery cache cleanup', this.logger);
 
   constructor(
     private readonly cache: DiscoveryCacheRepository,
@@ -160,6 +166,8 @@ export class DiscoveryService {
   }
 
   private async refresh(domain: string, previous: CachedDiscovery | undefined): Promise<ResolvedDomain> {
+    const now = this.clock.now();
+    await this.cleanup.runIfDue(now.getTime(), () => this.cache.deleteExpired(now, MAX_CACHED_DOMAINS));
     // Whatever the outcome, the database's answer changes: read it again next time.
     this.recent.delete(domain);
     try {
