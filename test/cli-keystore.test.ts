@@ -307,3 +307,15 @@ describe('errors that say what to do next', () => {
     });
   });
 });
+
+describe('internationalised domains', () => {
+  it('show in Unicode for people, in punycode with --json', async () => {
+    const home = path.join(root, 'idn');
+    const init = await runKeypears(['--home', home, 'init', 'ann@bücher.example', '--node', NODE], withPass());
+    expect(init.stdout).toMatch(/created identity keys for ann@bücher\.example/);
+    const human = await runKeypears(['--home', home, 'whoami'], env());
+    expect(human.stdout.split('\n')[0]).toBe('ann@bücher.example');
+    const json = await runKeypears(['--home', home, '--json', 'whoami'], env());
+    expect(json.json.address).toBe('ann@xn--bcher-kva.example');
+  });
+});
