@@ -28,7 +28,7 @@ describe('loadConfig', () => {
       ipv6SourcePrefix: 64,
       requestTimeoutMs: 30_000,
       headersTimeoutMs: 10_000,
-      keepAliveTimeoutMs: 5_000,
+      keepAliveTimeoutMs: 72_000,
       maxConnections: 1024,
     });
     expect(c.dataDir.endsWith('.keypears-node')).toBe(true);

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { parseDomain } from '../protocol/address.js';
 import { normalizeNodeUrl } from '../protocol/discovery.js';
+import { MAX_BATCH_MESSAGES } from '../protocol/exchange-api.js';
 import { classifyAddress } from '../net/ip-classifier.js';
 import { flag, integer, nonEmpty, parseDiscoverySettings, SettingError, type Env } from '../net/settings.js';
 import { parseTrustedProxies } from '../net/source-address.js';
@@ -71,6 +72,11 @@ export interface AppConfig {
   federationTimeoutMs: number;
   /** Federation requests in flight to one peer at a time (each may carry several messages). */
   deliveryConcurrencyPerPeer: number;
+  /**
+   * Most messages the outbox puts into one federation request to a peer that takes batches
+   * (docs/protocol.md §9.5); 1 sends one request per message, to every peer.
+   */
+  federationBatchMax: number;
   /** Initiations one local sender may have waiting for delivery (pending) at a time. */
   outstandingInitiationsPerSender: number;
   /** Exchange initiations one sender address may send to one recipient per hour. */
@@ -166,7 +172,7 @@ function parseTimeouts(env: Env): Pick<AppConfig, 'requestTimeoutMs' | 'headersT
       `must not exceed KEYPEARS_REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the headers are part of the request`,
     );
   }
-  const keepAliveTimeoutMs = integer(env, 'KEYPEARS_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000);
+  const keepAliveTimeoutMs = integer(env, 'KEYPEARS_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 600_000);
   return { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs };
 }
 
@@ -230,6 +236,7 @@ export function loadConfig(env: Env): AppConfig {
     outboxRetentionSeconds: integer(env, 'KEYPEARS_OUTBOX_RETENTION_SECONDS', 7 * 86_400, 60, 365 * 86_400),
     federationTimeoutMs,
     deliveryConcurrencyPerPeer: integer(env, 'KEYPEARS_DELIVERY_CONCURRENCY_PER_PEER', 4, 1, 64),
+    federationBatchMax: integer(env, 'KEYPEARS_FEDERATION_BATCH_MAX', MAX_BATCH_MESSAGES, 1, MAX_BATCH_MESSAGES),
     outstandingInitiationsPerSender: integer(env, 'KEYPEARS_OUTSTANDING_INITIATIONS_PER_SENDER', 100, 1, 1_000_000),
     exchangeLimitPerPair: integer(env, 'KEYPEARS_EXCHANGE_LIMIT_PER_PAIR', 30, 1, 1_000_000),
     exchangeLimitPerOrigin: integer(env, 'KEYPEARS_EXCHANGE_LIMIT_PER_ORIGIN', 600, 1, 1_000_000),

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { DirectoryService } from '../directory/directory.service.js';
 import type { Address } from '../protocol/address.js';
@@ -8,6 +7,7 @@ import { PublicIdentityAnswerSchema } from '../protocol/transparency/wire.js';
 import type { PublicIdentity } from '../protocol/wire.js';
 import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
 import { DiscoveryService } from './discovery.service.js';
+import { OutboundBudget } from './outbound-budget.js';
 import { RemoteIdentityCache } from './remote-identity.cache.js';
 
 export const ResolveResponseSchema = z.object({
@@ -31,7 +31,7 @@ export class ResolveService {
     private readonly directory: DirectoryService,
     private readonly remoteIdentities: RemoteIdentityCache,
     @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
-    private readonly rateLimits: RateLimitService,
+    private readonly budget: OutboundBudget,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -49,12 +49,7 @@ export class ResolveService {
     }
     // Anyone may ask, so outbound work (DNS, node documents, identity fetches) is charged to
     // the asking address; answers from the caches are free.
-    const admit = () =>
-      this.rateLimits.consume(
-        `resolve:source:${source}`,
-        { limit: this.config.resolveLimitPerSource, windowSeconds: 60 },
-        'remote resolves from this source',
-      );
+    const admit = this.budget.chargeTo(source);
     const resolved = await this.discovery.resolveDomain(domain, { beforeNetwork: admit });
     const identity = await this.remoteIdentity(resolved.nodeUrl, canonical, admit);
     return {

@@ -108,8 +108,10 @@ export class FederationClient implements OnModuleDestroy {
   ): Promise<Delivery> {
     const { signal, resolved } = await this.begin(targetDomain, options);
     const outcomes: DeliveryOutcome[] = [];
-    const batch = resolved.document.batch;
-    const groups = batch ? batchesOf(messages, batch.maxMessages, batch.maxBytes) : messages.map((m) => [m]);
+    const batch = this.config.federationBatchMax > 1 ? resolved.document.batch : undefined;
+    const groups = batch
+      ? batchesOf(messages, Math.min(batch.maxMessages, this.config.federationBatchMax), batch.maxBytes)
+      : messages.map((m) => [m]);
     for (const group of groups) {
       try {
         if (batch) outcomes.push(...(await this.sendBatch(resolved, group, options.senderDomain, signal)));
