@@ -289,3 +289,33 @@ describe('exchange ids as people type them', () => {
     expect(none.json).toMatchObject({ error: { code: 'not_found' } });
   });
 });
+
+describe('errors that say what to do next', () => {
+  it('an unreachable node: is it running, and where the keystore says it is', async () => {
+    const home = path.join(root, 'dora');
+    expect((await runKeypears(['--home', home, 'init', 'dora@a.test', '--node', NODE], withPass())).code).toBe(0);
+    const run = await runKeypears(['--home', home, '--json', 'register'], withPass());
+    expect(run.json).toMatchObject({
+      error: { code: 'node_unavailable', message: expect.stringMatching(/Is the node running there\?.*whoami/) },
+    });
+  });
+
+  it('a wrong --home: init, or point --home at the right folder', async () => {
+    const run = await runKeypears(['--home', path.join(root, 'nowhere'), '--json', 'whoami'], withPass());
+    expect(run.json).toMatchObject({
+      error: { code: 'no_keystore', message: expect.stringMatching(/keypears init.*--home \(or KEYPEARS_HOME\)/) },
+    });
+  });
+});
+
+describe('internationalised domains', () => {
+  it('show in Unicode for people, in punycode with --json', async () => {
+    const home = path.join(root, 'idn');
+    const init = await runKeypears(['--home', home, 'init', 'ann@bücher.example', '--node', NODE], withPass());
+    expect(init.stdout).toMatch(/created identity keys for ann@bücher\.example/);
+    const human = await runKeypears(['--home', home, 'whoami'], env());
+    expect(human.stdout.split('\n')[0]).toBe('ann@bücher.example');
+    const json = await runKeypears(['--home', home, '--json', 'whoami'], env());
+    expect(json.json.address).toBe('ann@xn--bcher-kva.example');
+  });
+});

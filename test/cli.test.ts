@@ -153,7 +153,9 @@ describe('failures and help', () => {
   });
 
   it('has --help on every command', async () => {
-    for (const argv of [[], ['init'], ['register'], ['publish'], ['resolve']]) {
+    const commands = [[], ['init'], ['register'], ['publish'], ['resolve'], ['whoami'], ['passphrase'], ['settings']];
+    const more = [['exchange', 'list'], ['exchange', 'forget'], ['contacts'], ['contacts', 'accept'], ['verify']];
+    for (const argv of [...commands, ...more, ['block'], ['unblock'], ['blocks']]) {
       const run = await cli([...argv, '--help']);
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/Usage: keypears/);

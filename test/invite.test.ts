@@ -23,6 +23,9 @@ afterAll(async () => {
   await t?.destroy();
 });
 
+/** The message of the last refusal `register` met. */
+let lastMessage = '';
+
 async function register(address: string, invite?: string): Promise<{ status: number; code?: string }> {
   const ks = createKeystore(address, t.config.publicUrl, clock.unixSeconds());
   const res = await fetch(`${t.url}/api/v1/accounts`, {
@@ -30,11 +33,23 @@ async function register(address: string, invite?: string): Promise<{ status: num
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(buildRegistration(ks, clock.unixSeconds(), invite)),
   });
-  const body = (await res.json()) as { error?: { code: string } };
+  const body = (await res.json()) as { error?: { code: string; message: string } };
+  lastMessage = body.error?.message ?? '';
   return { status: res.status, code: body.error?.code };
 }
 
 const invites = () => t.node.app.get(InviteService);
+
+/** An invite for a.example that expired a moment ago, stored as minting would; returns its token. */
+async function storeExpiredInvite(token: string): Promise<string> {
+  await t.node.app.get(InviteRepository).create({
+    tokenHash: inviteTokenHash(token),
+    domain: 'a.example',
+    createdAt: new Date(clock.now().getTime() - 7200_000),
+    expiresAt: new Date(clock.now().getTime() - 1),
+  });
+  return token;
+}
 
 function capture() {
   const out = { stdout: '', stderr: '' };
@@ -59,17 +74,32 @@ describe('invite-only registration', () => {
 
   it('refuses an unknown, expired or other-domain invite', async () => {
     expect(await register('cat@a.example', 'not-a-real-invite')).toEqual({ status: 403, code: 'invalid_invite' });
-    const expired = 'expired-invite-token';
-    await t.node.app.get(InviteRepository).create({
-      tokenHash: inviteTokenHash(expired),
-      domain: 'a.example',
-      createdAt: new Date(clock.now().getTime() - 7200_000),
-      expiresAt: new Date(clock.now().getTime() - 1),
-    });
+    const expired = await storeExpiredInvite('expired-invite-token');
     expect(await register('cat@a.example', expired)).toEqual({ status: 403, code: 'invalid_invite' });
     const { token } = await invites().create('b.example');
     expect(await register('cat@a.example', token)).toEqual({ status: 403, code: 'invalid_invite' });
     expect(await register('cat@b.example', token)).toEqual({ status: 201, code: undefined });
+  });
+
+  it('says why an invite does not work: unknown, used, expired or for another domain', async () => {
+    const said = async (address: string, invite: string) => {
+      expect(await register(address, invite)).toEqual({ status: 403, code: 'invalid_invite' });
+      return lastMessage;
+    };
+    expect(await said('fay@a.example', 'never-minted')).toMatch(/unknown/);
+    const { token } = await invites().create('a.example');
+    expect(await register('fay@a.example', token)).toEqual({ status: 201, code: undefined });
+    expect(await said('gus@a.example', token)).toMatch(/already used/);
+    const other = await invites().create('b.example');
+    expect(await said('gus@a.example', other.token)).toMatch(/is for b\.example, not a\.example/);
+    const expired = await storeExpiredInvite('another-expired-invite');
+    expect(await said('gus@a.example', expired)).toMatch(/expired at/);
+  });
+
+  it('registering again without an invite says already registered, not invite only', async () => {
+    expect(await register('ann@a.example')).toEqual({ status: 409, code: 'address_taken' });
+    expect(lastMessage).toMatch(/already registered/);
+    expect(await register('nobody-yet@a.example')).toEqual({ status: 403, code: 'invite_required' });
   });
 
   it('does not spend an invite on a registration that fails', async () => {
@@ -116,6 +146,38 @@ describe('npm run admin -- invite create', () => {
     expect(await register('eve@a.example', printed.token)).toEqual({ status: 403, code: 'invalid_invite' });
     clock.advance(-1);
     expect(await register('eve@a.example', printed.token)).toEqual({ status: 201, code: undefined });
+  });
+
+  it('lists invites by id with their state, never their token, and revokes an unused one', async () => {
+    const admin = async (...argv: string[]) => {
+      const { out, io } = capture();
+      const code = await runAdmin(argv, { env: env(), clock, ...io });
+      return { code, out, json: out.stdout ? (JSON.parse(out.stdout) as Record<string, unknown>) : {} };
+    };
+    const minted = await admin('invite', 'create', '--domain', 'b.example', '--json');
+    const token = minted.json.token as string;
+    const id = inviteTokenHash(token).slice(0, 16);
+    const listed = await admin('invite', 'list', '--json');
+    expect(listed.out.stdout).not.toContain(token);
+    const invites = listed.json.invites as Array<Record<string, unknown>>;
+    expect(invites).toContainEqual({
+      id,
+      domain: 'b.example',
+      state: 'unused',
+      createdAt: expect.any(String),
+      expiresAt: expect.any(String),
+      usedBy: null,
+    });
+    expect(invites.some((i) => i.state === 'used' && i.usedBy === 'ann@a.example')).toBe(true);
+    expect(invites.some((i) => i.state === 'expired')).toBe(true);
+
+    const revoked = await admin('invite', 'revoke', id.slice(0, 8), '--json');
+    expect(revoked.json).toMatchObject({ id, state: 'revoked' });
+    expect(await register('hal@b.example', token)).toEqual({ status: 403, code: 'invalid_invite' });
+    expect(lastMessage).toMatch(/unknown/);
+    const again = await admin('invite', 'revoke', id);
+    expect(again.code).toBe(1);
+    expect(again.out.stderr).toMatch(/no unused invite/);
   });
 
   it('explains its usage and fails clearly on bad input', async () => {

@@ -84,7 +84,19 @@ export class AccountRepository {
             },
             data: { usedAt: options.now, usedBy: account.address },
           });
-          if (count !== 1) throw new KeyPearsError('invalid_invite', 'the invite is unknown, used or expired');
+          if (count !== 1) {
+            const invite = await tx.invite.findUnique({ where: { tokenHash: options.inviteTokenHash } });
+            throw new KeyPearsError(
+              'invalid_invite',
+              !invite
+                ? 'the invite is unknown (revoked, or mistyped)'
+                : invite.usedAt
+                  ? 'the invite was already used: an invite registers one address'
+                  : invite.domain !== account.domain
+                    ? `the invite is for ${invite.domain}, not ${account.domain}`
+                    : `the invite expired at ${invite.expiresAt.toISOString()}: ask the operator for a new one`,
+            );
+          }
         }
         const created = await tx.account.create({
           data: {

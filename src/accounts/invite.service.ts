@@ -10,7 +10,7 @@ import { parseDomain } from '../protocol/address.js';
 import { randomBytes, sha256 } from '../protocol/crypto.js';
 import { toB64u, toHex, utf8 } from '../protocol/encoding.js';
 import { KeyPearsError } from '../protocol/errors.js';
-import { InviteRepository } from './invite.repository.js';
+import { InviteRepository, type StoredInvite } from './invite.repository.js';
 
 export const INVITE_TOKEN_BYTES = 32;
 export const DEFAULT_INVITE_TTL_SECONDS = 7 * 86_400;
@@ -56,4 +56,49 @@ export class InviteService {
     await this.invites.create({ tokenHash: inviteTokenHash(token), domain, createdAt, expiresAt });
     return { token, domain, expiresAt };
   }
+
+  /** Every invite, newest first, by id (the first 16 hex digits of its token's hash), never the token. */
+  async list(): Promise<InviteListing[]> {
+    const now = this.clock.now();
+    return (await this.invites.list()).map((i) =>
+      listing(i, i.usedAt ? 'used' : i.expiresAt <= now ? 'expired' : 'unused'),
+    );
+  }
+
+  /**
+   * Revokes (deletes) the unused invite whose id starts with `id`.
+   *
+   * @throws KeyPearsError `invalid_request` (not hex, or shorter than 6), `not_found` (no unused
+   *   invite with that id), `conflict` (several).
+   */
+  async revoke(id: string): Promise<InviteListing> {
+    if (!/^[0-9a-f]{6,64}$/.test(id)) {
+      throw new KeyPearsError('invalid_request', 'an invite id is 6 to 64 lower-case hex digits (invite list)');
+    }
+    const found = await this.invites.revokeUnused(id);
+    if (found.length === 0) throw new KeyPearsError('not_found', `no unused invite ${id}`);
+    if (found.length > 1) throw new KeyPearsError('conflict', `${id} names ${found.length} invites: give more digits`);
+    return listing(found[0], 'revoked');
+  }
+}
+
+const listing = (i: StoredInvite, state: InviteListing['state']): InviteListing => ({
+  id: i.tokenHash.slice(0, INVITE_ID_LENGTH),
+  domain: i.domain,
+  createdAt: i.createdAt,
+  expiresAt: i.expiresAt,
+  state,
+  usedBy: i.usedBy,
+});
+
+/** An invite id: the first hex digits of its token's SHA-256 (enough to name it, useless to register). */
+export const INVITE_ID_LENGTH = 16;
+
+export interface InviteListing {
+  id: string;
+  domain: string;
+  createdAt: Date;
+  expiresAt: Date;
+  state: 'unused' | 'used' | 'expired' | 'revoked';
+  usedBy: string | null;
 }

@@ -44,6 +44,10 @@ export class RegistrationService {
       throw new KeyPearsError('registration_closed', 'this node does not accept registrations');
     }
     if (this.config.registration === 'invite' && request.invite === undefined) {
+      // Registering again (the address's identity is public anyway) is not a missing invite.
+      if (await this.accounts.findKeyByAddress(parseAddress(request.address).canonical)) {
+        throw new KeyPearsError('address_taken', `${parseAddress(request.address).canonical} is already registered`);
+      }
       throw new KeyPearsError('invite_required', 'this node registers new addresses by invite only');
     }
     const now = this.clock.now();

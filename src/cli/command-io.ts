@@ -3,6 +3,7 @@
  * commands (src/admin) run as functions of their arguments, environment and output streams,
  * so the same code runs from a binary and in-process in tests.
  */
+import { domainToUnicode } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import type { Env } from '../net/settings.js';
 import { isKeyPearsError, type ErrorCode } from '../protocol/errors.js';
@@ -89,4 +90,15 @@ export function failureOf(e: unknown): {
     known,
     details,
   };
+}
+
+/**
+ * An address as people read it: an internationalised domain in Unicode (`bob@bücher.example`),
+ * not the punycode (`xn--bcher-kva.example`) the protocol and `--json` use.
+ */
+export function displayAddress(canonical: string): string {
+  const at = canonical.lastIndexOf('@');
+  const domain = canonical.slice(at + 1);
+  if (!domain.split('.').some((label) => label.startsWith('xn--'))) return canonical;
+  return `${canonical.slice(0, at + 1)}${domainToUnicode(domain) || domain}`;
 }

@@ -245,7 +245,11 @@ export class NodeClient {
         signal: AbortSignal.timeout(this.timeoutMs + (opts.waitSeconds ?? 0) * 1000),
       });
     } catch (e) {
-      throw new KeyPearsError('node_unavailable', `cannot reach ${this.baseUrl}: ${(e as Error).message}`);
+      throw new KeyPearsError(
+        'node_unavailable',
+        `cannot reach ${this.baseUrl}: ${(e as Error).message}. Is the node running there? ` +
+          `(for a try-out: KEYPEARS_DEV=1 npm start; the node a keystore uses is shown by "keypears whoami")`,
+      );
     }
     const json = await readJson(response);
     if (!response.ok) throw errorFrom(response, json);

@@ -71,7 +71,10 @@ export async function readKeystoreText(dir: string): Promise<string> {
   try {
     info = await stat(file);
   } catch {
-    throw new KeyPearsError('no_keystore', `no keystore in ${dir} (run "keypears init <address>" first)`);
+    throw new KeyPearsError(
+      'no_keystore',
+      `no keystore in ${dir}: run "keypears init <address>" first, or point --home (or KEYPEARS_HOME) at the folder that holds yours`,
+    );
   }
   if (!info.isFile()) throw new KeyPearsError('invalid_keystore', `${file} is not a file`);
   if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {

@@ -13,7 +13,7 @@ import { unixNow } from '../../sdk/context.js';
 import { createKeystore, DEFAULT_ONE_TIME_PREKEYS } from '../../sdk/identity.js';
 import { identityPublicKey, keyFromSource, keystoreExists, keystorePath, saveKeystore } from '../../sdk/keystore.js';
 import { resolveNodeUrl } from '../../sdk/resolve.js';
-import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { displayAddress, type CommandIo, type CommandResult, type RunCommand } from '../command-io.js';
 import { passphraseSource } from '../passphrase.js';
 import { userContext } from '../user-context.js';
 
@@ -42,7 +42,7 @@ export async function initCommand(
   const fingerprint = identityFingerprint(identityPublicKey(ks));
   return {
     json: { address: ks.address, fingerprint, node, keystore: keystorePath(io.home) },
-    text: `created identity keys for ${ks.address}\n  node:        ${node}\n  fingerprint: ${fingerprint}\n  keystore:    ${keystorePath(io.home)}`,
+    text: `created identity keys for ${displayAddress(ks.address)}\n  node:        ${node}\n  fingerprint: ${fingerprint}\n  keystore:    ${keystorePath(io.home)}`,
   };
 }
 
@@ -62,7 +62,7 @@ export async function registerCommand(io: CommandIo, options: { invite?: string 
       pqOneTimePrekeys: status.pqOneTimePrekeys,
     },
     text:
-      `registered ${ctx.ks.address} on ${ctx.ks.node}\n  fingerprint: ${status.fingerprint}\n` +
+      `registered ${displayAddress(ctx.ks.address)} on ${ctx.ks.node}\n  fingerprint: ${status.fingerprint}\n` +
       `  one-time prekeys: ${status.oneTimePrekeys} X25519, ${status.pqOneTimePrekeys} ML-KEM-768`,
   };
 }

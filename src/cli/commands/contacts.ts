@@ -14,7 +14,7 @@ import { acceptContactKey, checkContactKey, listContacts, markVerified, type Con
 import { unixNow } from '../../sdk/context.js';
 import { identityPublicKey, type Keystore } from '../../sdk/keystore.js';
 import { resolveForUser, type ResolvedAddress } from '../../sdk/resolve.js';
-import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { displayAddress, type CommandIo, type CommandResult, type RunCommand } from '../command-io.js';
 import { openHome, type OpenHome } from '../user-context.js';
 
 /**
@@ -57,7 +57,7 @@ export async function contactsCommand(io: CommandIo): Promise<CommandResult> {
       : contacts
           .map(
             (c) =>
-              `${c.address}  ${c.fingerprint}  verified: ${when(c.verifiedAt)}` +
+              `${displayAddress(c.address)}  ${c.fingerprint}  verified: ${when(c.verifiedAt)}` +
               (c.changedFingerprint
                 ? `\n  KEY CHANGED to ${c.changedFingerprint}: keypears contacts accept ${c.address}`
                 : ''),

@@ -22,7 +22,7 @@ import {
 import { unixNow } from '../../sdk/context.js';
 import { matchExchangeId } from '../../sdk/exchange-id.js';
 import { identityPublicKey, type Keystore } from '../../sdk/keystore.js';
-import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { displayAddress, type CommandIo, type CommandResult, type RunCommand } from '../command-io.js';
 import { openHome, userContext } from '../user-context.js';
 import { resolvePinned, safetyNumberWith } from './contacts.js';
 
@@ -80,7 +80,7 @@ function describe(s: ExchangeSummary): CommandResult {
       ...(s.failureReason ? { failureReason: s.failureReason } : {}),
     },
     text:
-      `exchange ${s.id} with ${s.peer} (${s.role === 'initiator' ? 'started by you' : 'started by them'}): ${s.status}` +
+      `exchange ${s.id} with ${displayAddress(s.peer)} (${s.role === 'initiator' ? 'started by you' : 'started by them'}): ${s.status}` +
       (s.failureReason ? `\nreason: ${s.failureReason}` : '') +
       lastResortNote(s),
   };
@@ -162,7 +162,10 @@ export async function inboxCommand(io: CommandIo, options: { wait?: string } = {
     rows.length === 0
       ? 'no incoming exchanges'
       : rows
-          .map((r) => `${r.id}  from ${r.from}  ${r.createdAt}${r.usedLastResort ? '  (last-resort keys)' : ''}`)
+          .map(
+            (r) =>
+              `${r.id}  from ${displayAddress(r.from)}  ${r.createdAt}${r.usedLastResort ? '  (last-resort keys)' : ''}`,
+          )
           .join('\n');
   return { json: { exchanges: rows }, text };
 }
@@ -265,7 +268,7 @@ export async function fingerprintCommand(io: CommandIo, address: string): Promis
       peer: { address: peer, fingerprint: resolved.fingerprint, node: resolved.node, verifiedAt },
     },
     text:
-      `safety number for ${ks.address} and ${peer}:\n${number}\n` +
+      `safety number for ${displayAddress(ks.address)} and ${displayAddress(peer)}:\n${number}\n` +
       (verifiedAt === null
         ? `Compare it with ${peer} over a channel you trust (keypears verify ${peer}).`
         : 'verified'),

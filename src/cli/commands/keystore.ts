@@ -14,7 +14,7 @@ import {
   MAX_FORGET_AFTER_DAYS,
   saveKeystore,
 } from '../../sdk/keystore.js';
-import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { displayAddress, type CommandIo, type CommandResult, type RunCommand } from '../command-io.js';
 import { passphraseSource } from '../passphrase.js';
 import { openHome } from '../user-context.js';
 
@@ -45,7 +45,7 @@ export async function whoamiCommand(io: CommandIo): Promise<CommandResult> {
       emptyPassphrase: header.emptyPassphrase,
     },
     text:
-      `${header.address}\n  node:        ${header.node}\n  fingerprint: ${fingerprint}\n  keystore:    ${keystorePath(io.home)}` +
+      `${displayAddress(header.address)}\n  node:        ${header.node}\n  fingerprint: ${fingerprint}\n  keystore:    ${keystorePath(io.home)}` +
       (!encrypted
         ? ' (not encrypted yet: sealed under a passphrase at the next command that opens it)'
         : header.emptyPassphrase

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { parseDiscoverySettings } from '../../net/settings.js';
 import { resolveAddress } from '../../sdk/resolve.js';
 import { keystoreExists } from '../../sdk/keystore.js';
-import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { displayAddress, type CommandIo, type CommandResult, type RunCommand } from '../command-io.js';
 import { openHome } from '../user-context.js';
 import { resolvePinned } from './contacts.js';
 
@@ -28,7 +28,7 @@ export async function resolveCommand(io: CommandIo, address: string): Promise<Co
       method: found.method,
       identity: found.identity,
     },
-    text: `${found.address}\n  node:        ${found.node} (found by ${found.method})\n  fingerprint: ${found.fingerprint}`,
+    text: `${displayAddress(found.address)}\n  node:        ${found.node} (found by ${found.method})\n  fingerprint: ${found.fingerprint}`,
   };
 }
 
