@@ -12,6 +12,7 @@ import { failureOf, newProgram, parseProgram, type CommandIo, type ProgramIo, ty
 import { registerAccountCommands } from './commands/account.js';
 import { registerExchangeCommands } from './commands/exchange.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
+import { registerKtCommands } from './commands/kt.js';
 import { registerResolveCommand } from './commands/resolve.js';
 
 /** `--home`, else `$KEYPEARS_HOME`, else `~/.keypears`. */
@@ -68,6 +69,7 @@ export async function runCli(argv: string[], streams: ProgramIo): Promise<number
   registerResolveCommand(program, run);
   registerExchangeCommands(program, run);
   registerKeystoreCommands(program, run);
+  registerKtCommands(program, run);
 
   const usage = await parseProgram(program, argv);
   return usage || exitCode;

@@ -10,6 +10,7 @@ import type { DiscoveryClient } from './discovery.client.js';
 import type { DiscoveryService, ResolvedDomain } from './discovery.service.js';
 import { RemoteIdentityCache } from './remote-identity.cache.js';
 import { ResolveService } from './resolve.service.js';
+import type { PeerLogService } from '../kt-peers/peer-log.service.js';
 
 const NODE_URL = 'https://kp.b.example';
 const SOURCE = '192.0.2.1';
@@ -42,6 +43,8 @@ function resolver(maxAgeSeconds: number | undefined, limit = 1000) {
     client,
     rateLimits,
     { publicUrl: 'https://kp.a.example', resolveLimitPerSource: limit } as AppConfig,
+    // Transparency is checked by its own tests (test/services/peer-logs.test.ts).
+    { knownSize: async () => 0, verifyForRelay: async () => undefined } as unknown as PeerLogService,
   );
   return { clock, fetches, charges, service };
 }

@@ -25,6 +25,8 @@ export interface FederationPostOptions {
   /** The local domain this request acts for (the sender's domain). */
   senderDomain: string;
   signal?: AbortSignal;
+  /** Headers outside the signature (KeyPears-KT-Known, docs/transparency.md §11.2). */
+  headers?: Record<string, string>;
 }
 
 @Injectable()
@@ -81,7 +83,13 @@ export class FederationClient {
         dev: this.config.dev,
         dnsServers: this.config.dnsServers,
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...covered, ...signature },
+        headers: {
+          ...options.headers,
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...covered,
+          ...signature,
+        },
         body: bytes,
         timeoutMs: this.config.federationTimeoutMs,
         maxBytes: MAX_RESPONSE_BYTES,

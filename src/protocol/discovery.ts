@@ -168,6 +168,8 @@ export const NodeDocumentSchema = z.object({
   domains: z.array(z.string().max(253)).max(MAX_DOCUMENT_DOMAINS),
   keys: z.array(NodeKeySchema).min(1).max(MAX_DOCUMENT_KEYS),
   software: z.object({ name: z.string().max(64), version: z.string().max(64) }).optional(),
+  /** The node's transparency log (docs/transparency.md §10.1), kept as sent: its readers parse it strictly. */
+  transparency: z.unknown().optional(),
 });
 export type NodeDocument = z.infer<typeof NodeDocumentSchema>;
 

@@ -22,8 +22,10 @@ import {
 } from '../../sdk/exchange.js';
 import { unixNow } from '../../sdk/context.js';
 import { identityPublicKey } from '../../sdk/keystore.js';
-import { resolveAddress } from '../../sdk/resolve.js';
+import { resolveVerified } from '../../sdk/kt-lookups.js';
+import { readTransparency, writeTransparency } from '../../sdk/transparency.js';
 import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { monitorIfDue } from '../kt-monitor.js';
 import { openHome, userContext } from '../user-context.js';
 
 /** Default and largest `--timeout` of `exchange start --wait`, in seconds. */
@@ -79,7 +81,7 @@ export async function exchangeStartCommand(
   const timeoutSeconds = seconds(options.timeout, '--timeout', DEFAULT_WAIT_SECONDS, 1);
   const ctx = await context(io);
   const startedAt = Date.now();
-  let summary = await startExchange(ctx, address);
+  let summary = await startExchange(ctx, address, { discovery: parseDiscoverySettings(io.env) });
   if (options.wait) {
     let latest = summary;
     const waited = () => Math.round((Date.now() - startedAt) / 1000);
@@ -131,7 +133,12 @@ export async function inboxCommand(io: CommandIo, options: { wait?: string } = {
       ? await withProgress(
           io,
           () => `waiting for an incoming exchange (${secondsLeft()} s left)`,
-          () => waitForInbox(ctx.client, { timeoutMs: waitSeconds * 1000 }),
+          () =>
+            waitForInbox(ctx.client, {
+              timeoutMs: waitSeconds * 1000,
+              // The owner's monitor, at most every 10 minutes while waiting.
+              beforeEachRound: () => monitorIfDue(io, ctx.ks, ctx.save),
+            }),
         )
       : (await ctx.client.inbox()).exchanges;
   const rows = exchanges.map((e) => ({
@@ -199,9 +206,16 @@ export async function exchangeForgetCommand(io: CommandIo, id: string): Promise<
 
 /** `fingerprint <address>`: the safety number of this user and `address`, after resolving it. */
 export async function fingerprintCommand(io: CommandIo, address: string): Promise<CommandResult> {
-  const { ks } = await openHome(io);
+  const { ks, save } = await openHome(io);
   const peer = parseAddress(address).canonical;
-  const resolved = await resolveAddress(peer, parseDiscoverySettings(io.env));
+  const state = readTransparency(ks);
+  let resolved;
+  try {
+    resolved = await resolveVerified(state, peer, { ...parseDiscoverySettings(io.env), now: unixNow() });
+  } finally {
+    writeTransparency(ks, state);
+    await save(ks);
+  }
   const own = identityPublicKey(ks);
   const number = safetyNumber(
     { address: ks.address, identityKey: own },

@@ -6,11 +6,15 @@
  */
 import type { Command } from 'commander';
 import { parseDiscoverySettings } from '../../net/settings.js';
-import { resolveAddress } from '../../sdk/resolve.js';
+import { unixNow } from '../../sdk/context.js';
+import { resolveVerified } from '../../sdk/kt-lookups.js';
+import { withTransparency } from './kt.js';
 import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
 
 export async function resolveCommand(io: CommandIo, address: string): Promise<CommandResult> {
-  const found = await resolveAddress(address, parseDiscoverySettings(io.env));
+  const found = await withTransparency(io, (state) =>
+    resolveVerified(state, address, { ...parseDiscoverySettings(io.env), now: unixNow() }),
+  );
   return {
     json: {
       address: found.address,
@@ -18,8 +22,13 @@ export async function resolveCommand(io: CommandIo, address: string): Promise<Co
       fingerprint: found.fingerprint,
       method: found.method,
       identity: found.identity,
+      transparency: found.entry
+        ? { origin: found.entry.origin, index: found.entry.index, kind: found.entry.kind }
+        : null,
     },
-    text: `${found.address}\n  node:        ${found.node} (found by ${found.method})\n  fingerprint: ${found.fingerprint}`,
+    text:
+      `${found.address}\n  node:        ${found.node} (found by ${found.method})\n  fingerprint: ${found.fingerprint}` +
+      (found.entry ? `\n  log entry:   ${found.entry.index} of ${found.entry.origin} (verified)` : ''),
   };
 }
 
