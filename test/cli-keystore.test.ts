@@ -9,10 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyFile, chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runKeypears, TEST_PASSPHRASE } from './support/cli.js';
+import { saveKeystore, unlockKeystore } from '../src/sdk/keystore.js';
+import { runKeypears, TEST_PASSPHRASE, TEST_SCRYPT } from './support/cli.js';
 
 let root: string;
 const NODE = 'http://127.0.0.1:9';
+/** An exchange id no keystore here holds. */
+const NOPE = 'NOPENOPENOPENOPENOPENO';
 const env = (extra: Record<string, string> = {}) => ({ HOME: root, KEYPEARS_DEV: '1', ...extra });
 const withPass = (passphrase = TEST_PASSPHRASE, extra: Record<string, string> = {}) =>
   env({ KEYPEARS_PASSPHRASE: passphrase, ...extra });
@@ -65,7 +68,7 @@ describe('the passphrase', () => {
 
   it('a wrong passphrase is a clear error and changes nothing', async () => {
     const before = await keystoreText(home);
-    const run = await runKeypears(['--home', home, '--json', 'exchange', 'secret', 'x'], withPass('not it'));
+    const run = await runKeypears(['--home', home, '--json', 'exchange', 'secret', NOPE], withPass('not it'));
     expect(run.code).toBe(1);
     expect(run.json).toEqual({
       error: { code: 'wrong_passphrase', message: expect.stringMatching(/nothing was changed/) },
@@ -75,14 +78,14 @@ describe('the passphrase', () => {
   });
 
   it('without KEYPEARS_PASSPHRASE and without a terminal it says how to give one', async () => {
-    const run = await runKeypears(['--home', home, '--json', 'exchange', 'secret', 'x'], env());
+    const run = await runKeypears(['--home', home, '--json', 'exchange', 'secret', NOPE], env());
     expect(run.json).toMatchObject({ error: { code: 'passphrase_required' } });
     expect(run.stderr).toMatch(/run on a terminal, or set KEYPEARS_PASSPHRASE/);
   });
 
   it('asks on the terminal when there is one', async () => {
     const tty = terminal(TEST_PASSPHRASE);
-    const run = await runKeypears(['--home', home, '--json', 'exchange', 'secret', 'x'], env(), tty);
+    const run = await runKeypears(['--home', home, '--json', 'exchange', 'secret', NOPE], env(), tty);
     expect(tty.questions).toEqual(['passphrase for alice@a.test: ']);
     expect(run.json).toMatchObject({ error: { code: 'not_found' } });
   });
@@ -96,8 +99,8 @@ describe('the passphrase', () => {
     const same = terminal('s3cret', 's3cret');
     expect((await runKeypears(['--home', other, 'init', 'bob@a.test', '--node', NODE], env(), same)).code).toBe(0);
     expect(same.questions).toEqual(['new passphrase for bob@a.test: ', 'the same passphrase again: ']);
-    expect((await runKeypears(['--home', other, 'exchange', 'secret', 'x'], withPass('s3cret'))).stderr).toMatch(
-      /no exchange x/,
+    expect((await runKeypears(['--home', other, 'exchange', 'secret', NOPE], withPass('s3cret'))).stderr).toMatch(
+      /no exchange NOPENOPE/,
     );
   });
 
@@ -117,9 +120,9 @@ describe('the passphrase', () => {
     expect(changed.json).toMatchObject({ address: 'alice@a.test', emptyPassphrase: false });
     const salt = (text: string) => (JSON.parse(text) as { kdf: { salt: string } }).kdf.salt;
     expect(salt(await keystoreText(home))).not.toBe(salt(before));
-    const old = await runKeypears(['--home', home, '--json', 'exchange', 'secret', 'x'], withPass());
+    const old = await runKeypears(['--home', home, '--json', 'exchange', 'secret', NOPE], withPass());
     expect(old.json).toMatchObject({ error: { code: 'wrong_passphrase' } });
-    const fresh = await runKeypears(['--home', home, '--json', 'exchange', 'secret', 'x'], withPass('new one'));
+    const fresh = await runKeypears(['--home', home, '--json', 'exchange', 'secret', NOPE], withPass('new one'));
     expect(fresh.json).toMatchObject({ error: { code: 'not_found' } });
   });
 
@@ -146,7 +149,7 @@ describe('the passphrase', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/warning: the keystore is not protected by a passphrase/);
     const tty = terminal();
-    const opened = await runKeypears(['--home', other, '--json', 'exchange', 'secret', 'x'], env(), tty);
+    const opened = await runKeypears(['--home', other, '--json', 'exchange', 'secret', NOPE], env(), tty);
     expect(opened.json).toMatchObject({ error: { code: 'not_found' } });
     expect(tty.questions).toEqual([]);
     expect((await runKeypears(['--home', other, '--json', 'whoami'], env())).json).toMatchObject({
@@ -246,5 +249,43 @@ describe('forgetting through the CLI', () => {
     expect(secret.json).toMatchObject({ error: { code: 'exchange_forgotten' } });
     const never = await runKeypears(['--home', home, '--json', 'settings', '--forget-after', 'never'], withPass());
     expect(never.json).toEqual({ forgetAfterDays: null });
+  });
+});
+
+describe('exchange ids as people type them', () => {
+  it('takes an id starting with "-" as an id, and a unique prefix; an ambiguous one lists the matches', async () => {
+    const home = path.join(root, 'vera-ids');
+    await mkdir(home, { mode: 0o700 });
+    const file = path.join(home, 'keystore.json');
+    await copyFile(new URL('./fixtures/keystore-v1.json', import.meta.url), file);
+    await chmod(file, 0o600);
+    const source = {
+      existing: async () => TEST_PASSPHRASE,
+      fresh: async () => ({ passphrase: TEST_PASSPHRASE, allowEmpty: false }),
+    };
+    const { ks, key } = await unlockKeystore(home, source, { params: TEST_SCRYPT });
+    const template = ks.exchanges!.get('AAAAAAAAAAAAAAAAAAAAAA')!;
+    for (const id of ['-AAAAAAAAAAAAAAAAAAAAA', 'AAAABBBBBBBBBBBBBBBBBA']) ks.exchanges!.set(id, { ...template, id });
+    await saveKeystore(home, ks, key);
+
+    const dash = await runKeypears(
+      ['--home', home, '--json', 'exchange', 'secret', '-AAAAAAAAAAAAAAAAAAAAA'],
+      withPass(),
+    );
+    expect(dash.json).toMatchObject({ id: '-AAAAAAAAAAAAAAAAAAAAA', secret: expect.any(String) });
+    const dashPrefix = await runKeypears(['--home', home, '--json', 'exchange', 'secret', 'id:-AAAA'], withPass());
+    expect(dashPrefix.json).toMatchObject({ id: '-AAAAAAAAAAAAAAAAAAAAA' });
+    const prefix = await runKeypears(['--home', home, '--json', 'exchange', 'secret', 'AAAAB'], withPass());
+    expect(prefix.json).toMatchObject({ id: 'AAAABBBBBBBBBBBBBBBBBA' });
+    const ambiguous = await runKeypears(['--home', home, '--json', 'exchange', 'secret', 'AAAA'], withPass());
+    expect(ambiguous.json).toEqual({
+      error: {
+        code: 'invalid_argument',
+        message: expect.stringMatching(/names 2 exchanges/),
+        details: { matches: ['AAAAAAAAAAAAAAAAAAAAAA', 'AAAABBBBBBBBBBBBBBBBBA'] },
+      },
+    });
+    const none = await runKeypears(['--home', home, '--json', 'exchange', 'secret', 'ZZZZ'], withPass());
+    expect(none.json).toMatchObject({ error: { code: 'not_found' } });
   });
 });

@@ -22,7 +22,8 @@ export async function withAdminContext<T>(
   run: (app: INestApplicationContext, config: AppConfig) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig(io.env);
-  const connection = await openDatabase(config);
+  // On the embedded database a running node is joined, not refused.
+  const connection = await openDatabase(config, { attach: true });
   try {
     await migrate(connection.poolConfig);
     const app = await NestFactory.createApplicationContext(AdminModule.forRoot(config, connection, io.clock), {

@@ -8,8 +8,8 @@ import type { Env } from '../net/settings.js';
 import { isKeyPearsError, type ErrorCode } from '../protocol/errors.js';
 import type { ScryptParams } from '../sdk/keystore-format.js';
 
-/** Asks a question on the terminal without echoing the answer (a passphrase). */
-export type Prompt = (question: string) => Promise<string>;
+/** Asks a question on the terminal; the answer is not echoed (a passphrase) unless `echo`. */
+export type Prompt = (question: string, opts?: { echo?: boolean }) => Promise<string>;
 
 /** Where a program reads its environment and writes its output (real streams, or buffers in tests). */
 export interface ProgramIo {

@@ -10,9 +10,9 @@ import { KeyPearsError } from '../protocol/errors.js';
 import type { PassphraseSource } from '../sdk/keystore.js';
 import type { CommandIo, Prompt } from './command-io.js';
 
-/** A prompt on the process's terminal: reads stdin without echo, asks on stderr. */
-export const terminalPrompt: Prompt = async (question) =>
-  String(await read({ prompt: question, silent: true, replace: '', output: process.stderr }));
+/** A prompt on the process's terminal: reads stdin (without echo unless asked), asks on stderr. */
+export const terminalPrompt: Prompt = async (question, opts = {}) =>
+  String(await read({ prompt: question, silent: !opts.echo, replace: '', output: process.stderr }));
 
 export const EMPTY_PASSPHRASE_WARNING =
   'warning: the keystore is not protected by a passphrase: anyone who reads keystore.json (a backup, a synced folder, a lost laptop) has every key and secret in it';

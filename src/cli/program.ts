@@ -10,7 +10,9 @@ import type { Env } from '../net/settings.js';
 import { NODE_VERSION } from '../version.js';
 import { failureOf, newProgram, parseProgram, type CommandIo, type ProgramIo, type RunCommand } from './command-io.js';
 import { registerAccountCommands } from './commands/account.js';
-import { registerExchangeCommands } from './commands/exchange.js';
+import { registerBlockCommands } from './commands/blocks.js';
+import { registerContactCommands } from './commands/contacts.js';
+import { ID_ARG_PREFIX, registerExchangeCommands } from './commands/exchange.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
 import { registerKtCommands } from './commands/kt.js';
 import { registerResolveCommand } from './commands/resolve.js';
@@ -19,6 +21,13 @@ import { registerResolveCommand } from './commands/resolve.js';
 export function homeDir(option: string | undefined, env: Env): string {
   return path.resolve(option ?? env.KEYPEARS_HOME ?? path.join(env.HOME || os.homedir(), '.keypears'));
 }
+
+/**
+ * A whole exchange id that starts with `-` (about 1 in 64 do) is an argument, not an option:
+ * it is handed on as `id:<id>`, which every command taking an id reads. No option is 22
+ * characters of the id alphabet.
+ */
+const idArgument = (arg: string): string => (/^-[A-Za-z0-9_-]{21}$/.test(arg) ? `${ID_ARG_PREFIX}${arg}` : arg);
 
 /** Runs one command; resolves to the exit code (0 success, 1 failure, commander's codes for usage errors). */
 export async function runCli(argv: string[], streams: ProgramIo): Promise<number> {
@@ -70,7 +79,9 @@ export async function runCli(argv: string[], streams: ProgramIo): Promise<number
   registerExchangeCommands(program, run);
   registerKeystoreCommands(program, run);
   registerKtCommands(program, run);
+  registerContactCommands(program, run);
+  registerBlockCommands(program, run);
 
-  const usage = await parseProgram(program, argv);
+  const usage = await parseProgram(program, argv.map(idArgument));
   return usage || exitCode;
 }

@@ -20,7 +20,12 @@ const POOL_SIZE = 10;
 const CONNECT_TIMEOUT_MS = 5000;
 const QUERY_TIMEOUT_MS = 30_000;
 
-export async function openDatabase(config: AppConfig): Promise<DatabaseConnection> {
+/**
+ * The node's database. With `attach` (the operator commands), an embedded database that a
+ * running node serves is used through that node's socket instead of being refused
+ * (`data_dir_in_use`), so invites can be minted while the node runs.
+ */
+export async function openDatabase(config: AppConfig, opts: { attach?: boolean } = {}): Promise<DatabaseConnection> {
   if (config.databaseUrl !== undefined) {
     return {
       poolConfig: {
@@ -34,7 +39,9 @@ export async function openDatabase(config: AppConfig): Promise<DatabaseConnectio
     };
   }
   // Loaded only here: PGlite and its socket server are not needed with a PostgreSQL server.
-  const { startEmbeddedDatabase } = await import('./embedded-database.js');
-  const embedded = await startEmbeddedDatabase(config.dataDir);
+  const { attachEmbeddedDatabase, startEmbeddedDatabase } = await import('./embedded-database.js');
+  const embedded =
+    (opts.attach ? await attachEmbeddedDatabase(config.dataDir) : undefined) ??
+    (await startEmbeddedDatabase(config.dataDir));
   return { poolConfig: embedded.poolConfig, embedded: true, close: () => embedded.stop() };
 }

@@ -73,6 +73,28 @@ async function exists(file: string): Promise<boolean> {
 /** The longest a query waits for the embedded database's one connection. */
 const EMBEDDED_QUEUE_TIMEOUT_MS = 30_000;
 
+/** The pool settings of the embedded database served on `socketDir`. */
+const socketPoolConfig = (socketDir: string): PoolConfig => ({
+  host: socketDir,
+  port: SOCKET_PORT,
+  user: 'postgres',
+  database: 'postgres',
+  max: 1,
+  connectionTimeoutMillis: EMBEDDED_QUEUE_TIMEOUT_MS,
+});
+
+/**
+ * The embedded database of a node running on `dataDir`, as one more client of its socket
+ * (what the operator commands use while the node runs), or undefined when no node serves it.
+ * PGlite has one backend; its socket server runs one client's transaction at a time, so the
+ * operator's statements never interleave with the node's.
+ */
+export async function attachEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase | undefined> {
+  const socketDir = path.join(dataDir, 'run');
+  if (!(await socketAnswers(path.join(socketDir, `.s.PGSQL.${SOCKET_PORT}`)))) return undefined;
+  return { poolConfig: socketPoolConfig(socketDir), stop: async () => {} };
+}
+
 export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const socketDir = path.join(dataDir, 'run');
@@ -98,22 +120,16 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
   // The pool below holds one connection, but pg discards a connection after a failed query
   // and opens a new one before the server has processed the old one's close: with a limit of
   // one, that reconnect is refused and the next query fails. A few slots cover the overlap;
-  // queries still run one at a time on PGlite's single backend.
-  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 4 });
+  // queries still run one at a time on PGlite's single backend. Operator commands run while
+  // the node does connect here too (attachEmbeddedDatabase).
+  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 6 });
   await server.start();
 
   return {
     // One connection: PGlite has a single backend, and transactions from several pooled
     // connections would interleave on it. Requests queue for it; one that waits longer than
     // the deadline fails (503 database_unavailable) instead of waiting for ever.
-    poolConfig: {
-      host: socketDir,
-      port: SOCKET_PORT,
-      user: 'postgres',
-      database: 'postgres',
-      max: 1,
-      connectionTimeoutMillis: EMBEDDED_QUEUE_TIMEOUT_MS,
-    },
+    poolConfig: socketPoolConfig(socketDir),
     async stop() {
       await server.stop();
       await db.close();

@@ -101,6 +101,7 @@ export const LOCAL_ERROR_CODES = [
   'not_registered',
   'not_confirmed',
   'exchange_forgotten',
+  'safety_number_changed',
   'insecure_node_url',
   'node_unavailable',
   // Key transparency on the client: a contact's key moved in its log, or the owner's own label

@@ -89,7 +89,9 @@ export class NodeClient {
 
   constructor(private readonly options: NodeClientOptions) {
     this.baseUrl = normalizeNodeUrl(options.baseUrl, options.allowInsecureHttp);
-    this.fetchImpl = options.fetch ?? fetch;
+    // Called as a function, not as a method of this client: a browser's fetch refuses any
+    // `this` but the window ("Illegal invocation").
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.now = options.now ?? unixNow;
     this.timeoutMs = options.timeoutMs ?? 15_000;
   }
@@ -207,6 +209,11 @@ export class NodeClient {
   /** `POST /api/v1/blocks`: blocks an address or a whole domain. */
   block(pattern: string): Promise<{ blocks: string[] }> {
     return this.call('POST', '/api/v1/blocks', { body: { pattern }, signed: true }, BlockListSchema);
+  }
+
+  /** `GET /api/v1/blocks`: the addresses and domains this user blocks. */
+  blocks(): Promise<{ blocks: string[] }> {
+    return this.call('GET', '/api/v1/blocks', { signed: true }, BlockListSchema);
   }
 
   /** `DELETE /api/v1/blocks/{pattern}`. */

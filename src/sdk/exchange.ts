@@ -19,6 +19,7 @@ import {
 import { isSettled, type ExchangeStatus, type ExchangeView } from '../protocol/exchange-api.js';
 import { decodePublicIdentity } from '../protocol/wire.js';
 import type { NodeClient } from './client.js';
+import { checkContactKey, pinContact } from './contacts.js';
 import { nowOf, type UserContext } from './context.js';
 import type { StoredExchange } from './exchange-record.js';
 import type { Keystore } from './keystore.js';
@@ -66,6 +67,7 @@ export async function startExchange(
     kt ? verifiedBundle(ctx, address, kt.discovery) : client.exchangeBundle(address),
     loadFastMlkem768(),
   ]);
+  await checkPinned(ctx, decoded.address, decoded.identityKey);
   const started = initiateExchange({
     self: {
       address: ks.address,
@@ -155,6 +157,7 @@ export async function acceptExchange(ctx: UserContext, id: string): Promise<Exch
   }
   if (!view.peerIdentity) throw new KeyPearsError('invalid_response', 'the node sent no identity for the initiator');
   const initiatorIdentity = decodePublicIdentity(view.peerIdentity, view.peer);
+  await checkPinned(ctx, view.peer, initiatorIdentity.identityKey);
   const accepted = acceptDerivation({
     self: responderKeys(ks),
     initiation: view.initiation,
@@ -180,8 +183,22 @@ export async function acceptExchange(ctx: UserContext, id: string): Promise<Exch
   await ctx.save(ks);
   const answer = await client.confirmExchange(id, accepted.confirmation);
   record.status = answer.status;
+  if (record.status === 'confirmed') pinContact(ks, view.peer, initiatorIdentity.identityKey, nowOf(ctx));
   await ctx.save(ks);
   return summary(record);
+}
+
+/**
+ * Refuses a peer whose identity key is not the one pinned for it, recording the key met so
+ * that the user can accept it (`safety_number_changed`, src/sdk/contacts.ts).
+ */
+async function checkPinned(ctx: UserContext, address: string, identityKey: Uint8Array): Promise<void> {
+  try {
+    checkContactKey(ctx.ks, address, identityKey, nowOf(ctx));
+  } catch (e) {
+    await ctx.save(ctx.ks);
+    throw e;
+  }
 }
 
 /**
@@ -220,8 +237,9 @@ export async function refreshExchange(
         confirmKey: record.confirmKey!,
         transcriptHash: record.transcriptHash!,
       });
-      // Its only use is over: the MAC key goes.
+      // Its only use is over: the MAC key goes. The first completed exchange pins the peer's key.
       delete record.confirmKey;
+      pinContact(ks, record.peer, record.responderIdentityKey!, nowOf(ctx));
     } catch (e) {
       next = 'failed';
       reason = `the confirmation does not verify: ${(e as Error).message}`;

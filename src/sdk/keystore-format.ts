@@ -22,6 +22,7 @@ import {
 import { fromB64u, fromB64uSized, toB64u, utf8 } from '../protocol/encoding.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { AddressSchema, KeyIdSchema } from '../protocol/wire.js';
+import { ContactsJson, parseContacts, serializeContacts, type Contact } from './contacts.js';
 import {
   ExchangeIdKey,
   parseExchanges,
@@ -69,6 +70,8 @@ export interface Keystore {
   pqOneTimePrekeys: Map<number, Uint8Array>;
   /** Exchanges this address took part in, by exchange id (src/sdk/exchange-record.ts). */
   exchanges?: Map<string, StoredExchange>;
+  /** The peers' pinned identity keys, by canonical address (./contacts.ts). */
+  contacts?: Map<string, Contact>;
   /** The user's settings (`keypears settings`). */
   settings?: KeystoreSettings;
   /**
@@ -104,6 +107,7 @@ const ContentsShape = {
   oneTimePrekeys: z.record(KeyIdText, b64u),
   pqOneTimePrekeys: z.record(KeyIdText, b64u),
   exchanges: z.record(ExchangeIdKey, StoredExchangeJson).optional(),
+  contacts: ContactsJson.optional(),
   settings: z.strictObject({ forgetAfterDays: z.int().min(1).max(MAX_FORGET_AFTER_DAYS).optional() }).optional(),
 };
 const ContentsJson = z.looseObject(ContentsShape);
@@ -212,6 +216,7 @@ function contentsJson(ks: Keystore): ContentsJson & Record<string, unknown> {
     oneTimePrekeys: map(ks.oneTimePrekeys),
     pqOneTimePrekeys: map(ks.pqOneTimePrekeys),
     exchanges: serializeExchanges(ks.exchanges),
+    ...(ks.contacts && ks.contacts.size > 0 ? { contacts: serializeContacts(ks.contacts) } : {}),
     ...(ks.settings && Object.keys(ks.settings).length > 0 ? { settings: ks.settings } : {}),
     ...ks.extensions,
   };
@@ -259,6 +264,7 @@ function parseContents(raw: unknown, where: string): Keystore {
     oneTimePrekeys: map(json.oneTimePrekeys, X25519_KEY_LENGTH, 'oneTimePrekeys'),
     pqOneTimePrekeys: map(json.pqOneTimePrekeys, MLKEM768_SECRET_KEY_LENGTH, 'pqOneTimePrekeys'),
     exchanges: parseExchanges(json.exchanges as Record<string, StoredExchangeJson> | undefined),
+    ...(json.contacts && Object.keys(json.contacts).length > 0 ? { contacts: parseContacts(json.contacts) } : {}),
     ...(json.settings ? { settings: json.settings } : {}),
     ...(Object.keys(extensions).length > 0 ? { extensions } : {}),
   };

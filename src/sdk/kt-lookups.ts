@@ -45,12 +45,20 @@ export function servedIdentityOf(identity: PublicIdentity, address: string) {
 export async function resolveVerified(
   state: TransparencyState,
   address: string,
-  opts: ClientDiscoveryOptions & { now: number },
+  opts: ClientDiscoveryOptions & {
+    now: number;
+    /** The user: an address of the user's own domain is looked up on the user's own node, without discovery. */
+    self?: { address: string; node: string };
+  },
 ): Promise<ResolvedAddress & { entry?: VerifiedEntry }> {
   const { canonical, domain } = parseAddress(address);
-  const found = await discoverDomain(domain, opts);
+  const { self, now, ...discovery } = opts;
+  const found =
+    self && parseAddress(self.address).domain === domain
+      ? { nodeUrl: self.node, method: 'own-node' as const }
+      : await discoverDomain(domain, discovery);
   const fetched = await fetchRemoteIdentityWithMaxAge(found.nodeUrl, canonical, {
-    ...opts,
+    ...discovery,
     ktKnown: knownSize(state, domain),
   });
   const entry = verifyIdentityForClient(state, {
@@ -59,7 +67,7 @@ export async function resolveVerified(
     nodeUrl: found.nodeUrl,
     identity: servedIdentityOf(fetched.identity, canonical),
     member: fetched.transparency,
-    now: opts.now,
+    now,
   });
   return {
     address: canonical,

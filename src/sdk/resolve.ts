@@ -14,7 +14,8 @@ export type ClientDiscoveryOptions = Pick<DiscoveryOptions, 'dev' | 'dnsServers'
 export interface ResolvedAddress {
   address: string;
   node: string;
-  method: DiscoveryMethod;
+  /** How the node was found: discovery, or `own-node` for an address of the user's own domain. */
+  method: DiscoveryMethod | 'own-node';
   identity: PublicIdentity;
   fingerprint: string;
 }
@@ -38,4 +39,19 @@ export async function resolveAddress(address: string, opts: ClientDiscoveryOptio
   const found = await discoverDomain(domain, opts);
   const identity = await fetchRemoteIdentity(found.nodeUrl, canonical, opts);
   return { address: canonical, node: found.nodeUrl, method: found.method, identity, fingerprint: identity.fingerprint };
+}
+
+/**
+ * `resolveAddress` for a user: an address of the user's own domain is looked up on the user's
+ * own node, without discovery (it serves that domain; a try-out on `localhost` has no DNS).
+ */
+export async function resolveForUser(
+  self: { address: string; node: string },
+  address: string,
+  opts: ClientDiscoveryOptions,
+): Promise<ResolvedAddress> {
+  const { canonical, domain } = parseAddress(address);
+  if (domain !== parseAddress(self.address).domain) return resolveAddress(canonical, opts);
+  const identity = await fetchRemoteIdentity(self.node, canonical, opts);
+  return { address: canonical, node: self.node, method: 'own-node', identity, fingerprint: identity.fingerprint };
 }

@@ -12,13 +12,8 @@ import { WEB_APP_HEADERS, WebService } from './web.service.js';
 export class WebController {
   constructor(private readonly web: WebService) {}
 
-  /** The app's address without its slash: the page's relative links need the slash. */
+  /** The page; its links are absolute (/app/app.js), so /app and /app/ serve it alike. */
   @Get()
-  root(@Res() reply: FastifyReply): void {
-    void reply.code(308).header('Location', '/app/').headers(WEB_APP_HEADERS).send();
-  }
-
-  @Get('/')
   index(@Headers('if-none-match') ifNoneMatch: string | undefined, @Res() reply: FastifyReply): void {
     this.send('index.html', ifNoneMatch, reply);
   }

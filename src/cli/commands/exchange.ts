@@ -6,10 +6,10 @@
  */
 import type { Command } from 'commander';
 import { parseDiscoverySettings } from '../../net/settings.js';
-import { parseAddress } from '../../protocol/address.js';
 import { fromB64u } from '../../protocol/encoding.js';
 import { KeyPearsError } from '../../protocol/errors.js';
-import { identityFingerprint, safetyNumber } from '../../protocol/fingerprint.js';
+import { EXCHANGE_STATUSES } from '../../protocol/exchange-api.js';
+import { identityFingerprint } from '../../protocol/fingerprint.js';
 import {
   acceptExchange,
   exchangeSecret,
@@ -21,12 +21,12 @@ import {
   type ExchangeSummary,
 } from '../../sdk/exchange.js';
 import { unixNow } from '../../sdk/context.js';
-import { identityPublicKey } from '../../sdk/keystore.js';
-import { resolveVerified } from '../../sdk/kt-lookups.js';
-import { readTransparency, writeTransparency } from '../../sdk/transparency.js';
+import { matchExchangeId } from '../../sdk/exchange-id.js';
+import { identityPublicKey, type Keystore } from '../../sdk/keystore.js';
 import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
 import { monitorIfDue } from '../kt-monitor.js';
 import { openHome, userContext } from '../user-context.js';
+import { resolvePinned, safetyNumberWith } from './contacts.js';
 
 /** Default and largest `--timeout` of `exchange start --wait`, in seconds. */
 export const DEFAULT_WAIT_SECONDS = 120;
@@ -47,6 +47,21 @@ async function withProgress<T>(io: CommandIo, line: () => string, work: () => Pr
     clearInterval(timer);
     io.progress('', true);
   }
+}
+
+/** What `id:` in front of an id or prefix says: never an option, whatever its first character. */
+export const ID_ARG_PREFIX = 'id:';
+
+/**
+ * The exchange id an argument names: the whole id (given as is, known here or not), or a
+ * unique prefix of an exchange in the keystore or, with `incoming`, in the inbox.
+ */
+async function exchangeIdOf(text: string, ks: Keystore, incoming?: () => Promise<string[]>): Promise<string> {
+  const arg = text.startsWith(ID_ARG_PREFIX) ? text.slice(ID_ARG_PREFIX.length) : text;
+  if (arg.length === 22 || ks.exchanges?.has(arg)) return matchExchangeId(arg, [arg]);
+  const known = [...(ks.exchanges?.keys() ?? [])];
+  if (incoming && !known.some((id) => id.startsWith(arg))) known.push(...(await incoming()));
+  return matchExchangeId(arg, known);
 }
 
 /** A registered user's context. */
@@ -158,14 +173,49 @@ export async function inboxCommand(io: CommandIo, options: { wait?: string } = {
   return { json: { exchanges: rows }, text };
 }
 
-/** `exchange accept <id>`. */
-export async function exchangeAcceptCommand(io: CommandIo, id: string): Promise<CommandResult> {
-  return describe(await acceptExchange(await context(io), id));
+/** `exchange accept <id>`: the id or a prefix of it (of an exchange in the inbox). */
+export async function exchangeAcceptCommand(io: CommandIo, idText: string): Promise<CommandResult> {
+  const ctx = await context(io);
+  const id = await exchangeIdOf(idText, ctx.ks, async () => (await ctx.client.inbox()).exchanges.map((e) => e.id));
+  return describe(await acceptExchange(ctx, id));
 }
 
 /** `exchange show <id>`. */
-export async function exchangeShowCommand(io: CommandIo, id: string): Promise<CommandResult> {
-  return describe(await refreshExchange(await context(io), id));
+export async function exchangeShowCommand(io: CommandIo, idText: string): Promise<CommandResult> {
+  const ctx = await context(io);
+  const id = await exchangeIdOf(idText, ctx.ks, async () => (await ctx.client.inbox()).exchanges.map((e) => e.id));
+  return describe(await refreshExchange(ctx, id));
+}
+
+/** `exchange list [--status S]`: the exchanges in the keystore, newest first (no network). */
+export async function exchangeListCommand(io: CommandIo, options: { status?: string }): Promise<CommandResult> {
+  if (options.status !== undefined && !(EXCHANGE_STATUSES as readonly string[]).includes(options.status)) {
+    throw new KeyPearsError('invalid_argument', `--status must be one of ${EXCHANGE_STATUSES.join(', ')}`);
+  }
+  const { ks } = await openHome(io);
+  const rows = [...(ks.exchanges?.values() ?? [])]
+    .filter((e) => options.status === undefined || e.status === options.status)
+    .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id))
+    .map((e) => ({
+      id: e.id,
+      peer: e.peer,
+      role: e.role,
+      status: e.status,
+      createdAt: e.createdAt,
+      usedLastResort: e.usedLastResort,
+      forgotten: e.forgottenAt !== undefined,
+    }));
+  const text =
+    rows.length === 0
+      ? 'no exchanges'
+      : rows
+          .map(
+            (r) =>
+              `${r.id}  ${r.status.padEnd(9)}  ${r.role === 'initiator' ? 'to  ' : 'from'} ${r.peer}  ` +
+              `${new Date(r.createdAt * 1000).toISOString()}${r.forgotten ? '  (forgotten)' : ''}`,
+          )
+          .join('\n');
+  return { json: { exchanges: rows }, text };
 }
 
 /**
@@ -174,11 +224,12 @@ export async function exchangeShowCommand(io: CommandIo, id: string): Promise<Co
  */
 export async function exchangeSecretCommand(
   io: CommandIo,
-  id: string,
+  idText: string,
   options: { forget?: boolean } = {},
 ): Promise<CommandResult> {
   const home = await openHome(io);
   let { ks, save } = home;
+  const id = await exchangeIdOf(idText, ks);
   const known = ks.exchanges?.get(id);
   if (known && known.status !== 'confirmed' && known.forgottenAt === undefined) {
     const ctx = await context(io);
@@ -193,8 +244,9 @@ export async function exchangeSecretCommand(
 }
 
 /** `exchange forget <id>`: deletes the exchange's secret and what could derive it. */
-export async function exchangeForgetCommand(io: CommandIo, id: string): Promise<CommandResult> {
+export async function exchangeForgetCommand(io: CommandIo, idText: string): Promise<CommandResult> {
   const { ks, save } = await openHome(io);
+  const id = await exchangeIdOf(idText, ks);
   const forgotten = forgetExchange(ks, id, unixNow());
   if (forgotten) await save(ks);
   const peer = ks.exchanges?.get(id)?.peer;
@@ -204,30 +256,25 @@ export async function exchangeForgetCommand(io: CommandIo, id: string): Promise<
   };
 }
 
-/** `fingerprint <address>`: the safety number of this user and `address`, after resolving it. */
+/** `fingerprint <address>`: the safety number of this user and `address`, after resolving it (and checking its pin). */
 export async function fingerprintCommand(io: CommandIo, address: string): Promise<CommandResult> {
-  const { ks, save } = await openHome(io);
-  const peer = parseAddress(address).canonical;
-  const state = readTransparency(ks);
-  let resolved;
-  try {
-    resolved = await resolveVerified(state, peer, { ...parseDiscoverySettings(io.env), now: unixNow() });
-  } finally {
-    writeTransparency(ks, state);
-    await save(ks);
-  }
-  const own = identityPublicKey(ks);
-  const number = safetyNumber(
-    { address: ks.address, identityKey: own },
-    { address: peer, identityKey: fromB64u(resolved.identity.identityKey) },
-  );
+  const home = await openHome(io);
+  const { ks } = home;
+  const resolved = await resolvePinned(io, home, address);
+  const peer = resolved.address;
+  const number = safetyNumberWith(ks, peer, fromB64u(resolved.identity.identityKey));
+  const verifiedAt = ks.contacts?.get(peer)?.verifiedAt ?? null;
   return {
     json: {
       safetyNumber: number,
-      self: { address: ks.address, fingerprint: identityFingerprint(own) },
-      peer: { address: peer, fingerprint: resolved.fingerprint, node: resolved.node },
+      self: { address: ks.address, fingerprint: identityFingerprint(identityPublicKey(ks)) },
+      peer: { address: peer, fingerprint: resolved.fingerprint, node: resolved.node, verifiedAt },
     },
-    text: `safety number for ${ks.address} and ${peer}:\n${number}\nCompare it with ${peer} over a channel you trust.`,
+    text:
+      `safety number for ${ks.address} and ${peer}:\n${number}\n` +
+      (verifiedAt === null
+        ? `Compare it with ${peer} over a channel you trust (keypears verify ${peer}).`
+        : 'verified'),
   };
 }
 
@@ -255,6 +302,11 @@ export function registerExchangeCommands(program: Command, run: RunCommand): voi
     .description('the 32-byte shared key of a confirmed exchange, in hex')
     .option('--forget', 'forget the secret once it is printed (it is handed out once)')
     .action((id: string, options: { forget?: boolean }) => run((io) => exchangeSecretCommand(io, id, options)));
+  exchange
+    .command('list')
+    .description('the exchanges in this keystore, newest first')
+    .option('--status <status>', `only those with this status (${EXCHANGE_STATUSES.join(', ')})`)
+    .action((options: { status?: string }) => run((io) => exchangeListCommand(io, options)));
   exchange
     .command('forget <id>')
     .description('delete the secret of an exchange, and everything in the keystore that could derive it again')

@@ -6,15 +6,22 @@
  */
 import type { Command } from 'commander';
 import { parseDiscoverySettings } from '../../net/settings.js';
-import { unixNow } from '../../sdk/context.js';
 import { resolveVerified } from '../../sdk/kt-lookups.js';
-import { withTransparency } from './kt.js';
+import { keystoreExists } from '../../sdk/keystore.js';
+import { emptyTransparency } from '../../sdk/transparency.js';
+import { unixNow } from '../../sdk/context.js';
 import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
+import { openHome } from '../user-context.js';
+import { resolvePinned } from './contacts.js';
 
+/**
+ * Without a keystore in `--home`: discovery. With one: its own domain on its own node, and the
+ * key found checked against the pinned one (so the passphrase is needed).
+ */
 export async function resolveCommand(io: CommandIo, address: string): Promise<CommandResult> {
-  const found = await withTransparency(io, (state) =>
-    resolveVerified(state, address, { ...parseDiscoverySettings(io.env), now: unixNow() }),
-  );
+  const found = (await keystoreExists(io.home))
+    ? await resolvePinned(io, await openHome(io), address)
+    : await resolveVerified(emptyTransparency(), address, { ...parseDiscoverySettings(io.env), now: unixNow() });
   return {
     json: {
       address: found.address,

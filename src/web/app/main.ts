@@ -41,19 +41,20 @@ const POLL_SECONDS = 25;
 
 // --- Notices ------------------------------------------------------------------------------
 
-function notice(kind: 'error' | 'info', text: string, code?: string): void {
+function notice(kind: 'error' | 'info', text: string, code?: string, detail?: string): void {
   noticeBox.className = kind === 'info' ? 'notice info' : 'notice';
   noticeBox.setAttribute('role', kind === 'info' ? 'status' : 'alert');
   replace(
     noticeBox,
     h('span', {}, text),
     code ? h('span', { class: 'code' }, ` (code: `, h('code', { 'data-testid': 'error-code' }, code), ')') : null,
+    detail ? h('details', {}, h('summary', {}, 'Details'), h('p', { class: 'mono' }, detail)) : null,
   );
 }
 
 const showError = (error: unknown): void => {
-  const { text, code } = explain(error);
-  notice('error', text, code);
+  const { text, code, detail } = explain(error);
+  notice('error', text, code, detail);
 };
 const info = (text: string): void => notice('info', text);
 const clearNotice = (): void => replace(noticeBox);

@@ -40,7 +40,7 @@ export async function loadNode(): Promise<NodeInfo> {
   if (new URL(baseUrl).origin !== location.origin) {
     throw new KeyPearsError(
       'invalid_node_url',
-      `this node calls itself ${baseUrl}, but the page was opened at ${location.origin}: open the app at ${baseUrl}/app/`,
+      `this node calls itself ${baseUrl}, but the page was opened at ${location.origin}: open the app at ${baseUrl}/app`,
     );
   }
   return { baseUrl, domains: document.domains, insecure };

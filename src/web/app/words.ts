@@ -39,6 +39,8 @@ const PLAIN: Record<string, string> = {
 export interface Explained {
   text: string;
   code?: string;
+  /** The error's own message, when the sentence shown is another one. */
+  detail?: string;
 }
 
 /** The sentence to show for `error`, and its code when it has one. */
@@ -47,7 +49,7 @@ export function explain(error: unknown): Explained {
     let text = PLAIN[error.code] ?? error.message;
     const retry = error.details?.retryAfterSeconds;
     if (error.code === 'rate_limited' && typeof retry === 'number') text += ` (about ${retry} s)`;
-    return { text, code: error.code };
+    return { text, code: error.code, ...(text.startsWith(error.message) ? {} : { detail: error.message }) };
   }
   return { text: error instanceof Error ? error.message : String(error) };
 }
