@@ -23,7 +23,6 @@ import { checkContactKey, pinContact } from './contacts.js';
 import { nowOf, type UserContext } from './context.js';
 import type { StoredExchange } from './exchange-record.js';
 import type { Keystore } from './keystore.js';
-import { resolveNodeUrl, type ClientDiscoveryOptions } from './resolve.js';
 import { knownSize, readTransparency, verifyIdentityForClient, writeTransparency } from './transparency.js';
 
 export interface ExchangeSummary {
@@ -60,11 +59,12 @@ const summary = (e: StoredExchange, failureReason?: string): ExchangeSummary => 
 export async function startExchange(
   ctx: UserContext,
   address: string,
-  kt?: { discovery: ClientDiscoveryOptions },
+  /** Verify the bundle in its node's log (docs/transparency.md §8.1); `nodeUrlOf` discovers the node of a domain. */
+  kt?: { nodeUrlOf: (domain: string) => Promise<string> },
 ): Promise<ExchangeSummary> {
   const { ks, client } = ctx;
   const [{ bundle, decoded }] = await Promise.all([
-    kt ? verifiedBundle(ctx, address, kt.discovery) : client.exchangeBundle(address),
+    kt ? verifiedBundle(ctx, address, kt.nodeUrlOf) : client.exchangeBundle(address),
     loadFastMlkem768(),
   ]);
   await checkPinned(ctx, decoded.address, decoded.identityKey);
@@ -104,11 +104,11 @@ export async function startExchange(
  * (docs/transparency.md §8.1): the client discovers that node itself, so its own node's relay
  * is checked, not trusted. The keystore is saved either way (pins, or the evidence).
  */
-async function verifiedBundle(ctx: UserContext, address: string, discovery: ClientDiscoveryOptions) {
+async function verifiedBundle(ctx: UserContext, address: string, nodeUrlOf: (domain: string) => Promise<string>) {
   const { ks, client } = ctx;
   const { canonical, domain } = parseAddress(address);
   const state = readTransparency(ks);
-  const nodeUrl = await resolveNodeUrl(domain, discovery);
+  const nodeUrl = await nodeUrlOf(domain);
   const claimed = await client.exchangeBundle(canonical, { ktKnown: knownSize(state, domain) });
   try {
     verifyIdentityForClient(state, {

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { parseDiscoverySettings } from '../../net/settings.js';
+import { parseAddress } from '../../protocol/address.js';
 import { fromB64u } from '../../protocol/encoding.js';
 import { KeyPearsError } from '../../protocol/errors.js';
 import { EXCHANGE_STATUSES } from '../../protocol/exchange-api.js';
@@ -23,6 +24,7 @@ import {
 import { unixNow } from '../../sdk/context.js';
 import { matchExchangeId } from '../../sdk/exchange-id.js';
 import { identityPublicKey, type Keystore } from '../../sdk/keystore.js';
+import { resolveNodeUrl } from '../../sdk/resolve.js';
 import type { CommandIo, CommandResult, RunCommand } from '../command-io.js';
 import { monitorIfDue } from '../kt-monitor.js';
 import { openHome, userContext } from '../user-context.js';
@@ -96,7 +98,12 @@ export async function exchangeStartCommand(
   const timeoutSeconds = seconds(options.timeout, '--timeout', DEFAULT_WAIT_SECONDS, 1);
   const ctx = await context(io);
   const startedAt = Date.now();
-  let summary = await startExchange(ctx, address, { discovery: parseDiscoverySettings(io.env) });
+  // The user's own domain is served by the user's own node; any other is discovered here.
+  const discovery = parseDiscoverySettings(io.env);
+  const own = parseAddress(ctx.ks.address).domain;
+  let summary = await startExchange(ctx, address, {
+    nodeUrlOf: (domain) => (domain === own ? Promise.resolve(ctx.ks.node) : resolveNodeUrl(domain, discovery)),
+  });
   if (options.wait) {
     let latest = summary;
     const waited = () => Math.round((Date.now() - startedAt) / 1000);
