@@ -5,4 +5,8 @@ export interface WebAppManifest {
   version: 1;
   files: Record<string, string>;
 }
-export function buildWebApp(options?: { outdir?: string; minify?: boolean }): Promise<WebAppManifest>;
+export function buildWebApp(options?: {
+  outdir?: string;
+  minify?: boolean;
+  entryPoint?: string;
+}): Promise<WebAppManifest>;

@@ -42,14 +42,15 @@ const noNodeModules = {
 
 /**
  * Builds the app into `outdir` (emptied first) and answers the manifest written there.
+ * `entryPoint` replaces src/web/app/main.ts (the tests bundle probes of their own).
  *
- * @param {{ outdir?: string, minify?: boolean }} [options]
+ * @param {{ outdir?: string, minify?: boolean, entryPoint?: string }} [options]
  */
-export async function buildWebApp({ outdir = DEFAULT_OUTDIR, minify = true } = {}) {
+export async function buildWebApp({ outdir = DEFAULT_OUTDIR, minify = true, entryPoint } = {}) {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   await build({
-    entryPoints: [path.join(APP, 'main.ts')],
+    entryPoints: [entryPoint ?? path.join(APP, 'main.ts')],
     outfile: path.join(outdir, 'app.js'),
     bundle: true,
     format: 'esm',

@@ -11,18 +11,25 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module.js';
-import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { AllExceptionsFilter, answerClientError, answerFrameworkError } from './common/all-exceptions.filter.js';
 import type { Clock } from './common/clock.js';
 import { createLogger, NestPinoLogger } from './common/logger.js';
+import { nameRequestSources } from './common/request-source.js';
 import type { AppConfig } from './config/config.js';
 import { openDatabase } from './database/database-connection.js';
 import { migrate } from './database/migrator.js';
+import { TransparencyService } from './transparency/transparency.service.js';
 import { startMetricsListener, type MetricsListener } from './metrics/metrics-listener.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
+import { KeyPearsError } from './protocol/errors.js';
+import { MAX_BATCH_BYTES } from './protocol/exchange-api.js';
 import { NODE_VERSION } from './version.js';
 
-/** Largest request body the node reads at all; endpoints set tighter limits of their own. */
-export const BODY_LIMIT_BYTES = 512 * 1024;
+/**
+ * Largest request body the node reads at all (a federation batch's limit, which the node
+ * document announces); endpoints set tighter limits of their own.
+ */
+export const BODY_LIMIT_BYTES = MAX_BATCH_BYTES;
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -50,20 +57,35 @@ class OneLinePerRequest extends LogController {
   }
 }
 
-export function createAdapter(logger: Logger): FastifyAdapter {
+export function createAdapter(logger: Logger, config: AppConfig): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     // Route parameters carry addresses (up to 318 characters, more when percent-encoded).
     routerOptions: { maxParamLength: 1024 },
-    trustProxy: false,
+    // Slow or never-ending requests are cut off (answered 408 by handleClientError): the
+    // headers within headersTimeout, the whole body within requestTimeout, checked every
+    // second rather than Node's default 30 s.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // A request without Host is refused by the hook below, in the documented shape.
+    http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000, requireHostHeader: false },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
+    // Only the listed proxies' X-Forwarded-For is believed (KEYPEARS_TRUST_PROXY).
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     loggerInstance: logger,
     genReqId: requestId,
     logController: new OneLinePerRequest(),
   });
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
+    if (request.raw.httpVersion === '1.1' && !request.headers.host) {
+      done(new KeyPearsError('invalid_request', 'an HTTP/1.1 request needs a Host header'));
+      return;
+    }
     done();
   });
+  nameRequestSources(adapter.getInstance(), config.ipv6SourcePrefix);
   return adapter;
 }
 
@@ -95,6 +117,10 @@ export async function setupApp(app: NestFastifyApplication): Promise<void> {
     yamlDocumentUrl: 'api/docs-yaml',
   });
   await app.init();
+  // The transparency log exists, and holds every account, before the node answers anything
+  // (docs/transparency.md §12.3). Operator commands never start it: they may run with another
+  // environment, and the log's origin comes from the node's URL.
+  await app.get(TransparencyService).started();
   // Only JSON bodies are accepted (415 otherwise): drop the text and form parsers that
   // Fastify and the Nest adapter install by default.
   app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
@@ -128,11 +154,13 @@ export async function createNode(config: AppConfig, overrides: NodeOverrides = {
     await migrate(connection.poolConfig);
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forRoot(config, connection, overrides.clock, logger, overrides.webAppDir),
-      createAdapter(logger),
+      createAdapter(logger, config),
       // rawBody: signed requests are verified over the exact bytes received.
       { logger: new NestPinoLogger(logger), rawBody: true },
     );
     await setupApp(app);
+    // Connections over the cap are closed as they arrive.
+    app.getHttpServer().maxConnections = config.maxConnections;
     await app.listen(config.port, config.host);
     const metricsListener: MetricsListener | undefined =
       config.metrics.port === undefined ? undefined : await startMetricsListener(app.get(NodeMetrics), config.metrics);

@@ -132,6 +132,20 @@ describe('keypears exchange commands', () => {
     }
   });
 
+  it('the wait spinner redraws one line in place instead of printing a line per frame', async () => {
+    let stderr = '';
+    const code = await runCli(['--home', bob.home, 'inbox', '--wait', '2'], {
+      env: bob.env,
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s) },
+    });
+    expect(code).toBe(0);
+    // About 8 frames in 2 s, each after a carriage return; no new line at all.
+    expect(stderr.split('\r').length).toBeGreaterThan(4);
+    expect(stderr).not.toContain('\n');
+    expect(stderr).toContain('waiting for an incoming exchange');
+  });
+
   it('exchange start --wait gives up after the timeout with a clear error', async () => {
     await expect(exchangeStartCommand(alice, 'bob@b.test', { wait: true, timeout: '1' })).rejects.toMatchObject({
       code: 'not_confirmed',

@@ -20,6 +20,7 @@ import { startHoldingProxy, type HoldingProxy } from './support/holding-proxy.js
 import { startTestNode, type TestNode } from './support/test-node.js';
 
 const MESSAGES = '/api/v1/federation/messages';
+const BATCH = '/api/v1/federation/batch';
 let ns: LoopbackNameserver;
 let proxy: HoldingProxy;
 let a: TestNode;
@@ -30,13 +31,14 @@ let bob: ExchangeUser;
 
 beforeAll(async () => {
   ns = await startTestNameserver();
-  proxy = await startHoldingProxy(MESSAGES);
+  // Nodes announce batches (docs/protocol.md §9.5), so the outbox delivers through BATCH.
+  proxy = await startHoldingProxy(BATCH);
   const env = {
     KEYPEARS_DNS_SERVERS: ns.address,
     KEYPEARS_OUTBOX_POLL_MS: '50',
     KEYPEARS_OUTBOX_BACKOFF_MAX_MS: '300',
-    KEYPEARS_OUTBOX_LEASE_MS: '1500',
-    KEYPEARS_FEDERATION_TIMEOUT_MS: '1000',
+    KEYPEARS_OUTBOX_LEASE_MS: '3000',
+    KEYPEARS_FEDERATION_TIMEOUT_MS: '2500',
   };
   [a, b, c] = await Promise.all([
     startTestNode({ ...env, KEYPEARS_DOMAINS: 'a.test' }),
@@ -238,6 +240,45 @@ describe('signed node-to-node requests', () => {
       mac: toB64u(new Uint8Array(32)),
       signature: toB64u(new Uint8Array(64)),
     },
+  });
+
+  it('takes a batch of messages with one result per message, in order, and the same results again', async () => {
+    const message = await aliceInitiation();
+    const batch = { messages: [message, unknownConfirmation()] };
+    const first = await (await federationPost(a, b, batch, { path: BATCH })).send();
+    expect(first.status).toBe(200);
+    const id = message.initiation.exchangeId;
+    expect(first.body).toEqual({
+      results: [{ exchangeId: id, status: 'delivered' }, { error: { code: 'not_found', message: expect.any(String) } }],
+    });
+    const again = await (await federationPost(a, b, batch, { path: BATCH })).send();
+    expect(again.body).toEqual(first.body);
+    expect(await bobRows(id)).toBe(1);
+  });
+
+  it('refuses a batch of more than 64 messages (invalid_request) or over 512 KiB (payload_too_large)', async () => {
+    const many = { messages: Array.from({ length: 65 }, unknownConfirmation) };
+    const tooMany = await (await federationPost(a, b, many, { path: BATCH })).send();
+    expect([tooMany.status, tooMany.body.error?.code]).toEqual([400, 'invalid_request']);
+    // Refused before anything else is looked at (straight to B's listener: the proxy in front
+    // of it does not pass on an answer that comes before the whole body).
+    const message = await aliceInitiation();
+    const big = JSON.stringify({ messages: Array.from({ length: 64 }, () => message), padding: 'x'.repeat(200_000) });
+    expect(big.length).toBeGreaterThan(512 * 1024);
+    const tooBig = await fetch(`${b.url}${BATCH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: big,
+    });
+    expect([tooBig.status, ((await tooBig.json()) as { error: { code: string } }).error.code]).toEqual([
+      413,
+      'payload_too_large',
+    ]);
+  });
+
+  it('announces batches in the node document (the outbox delivers through them: see the restart case above)', async () => {
+    const document = (await (await fetch(`${b.url}/.well-known/keypears.json`)).json()) as Record<string, unknown>;
+    expect(document.batch).toEqual({ maxMessages: 64, maxBytes: 512 * 1024 });
   });
 
   it('refuses a replayed request', async () => {

@@ -176,22 +176,28 @@ describe('signed client requests', () => {
     await expectErrorResponse(await getMe(headers), 401, 'request_signature_invalid');
   });
 
-  it('refuses a key id that is not a local account', async () => {
+  it('answers a throw-away key exactly alike for registered and unregistered addresses', async () => {
     const stranger = ed25519Keygen();
-    const headers = signed('GET', '/api/v1/accounts/me', undefined, {
-      keyId: 'nobody@a.example',
-      secretKey: stranger.secretKey,
-    });
-    await expectErrorResponse(await getMe(headers), 401, 'unknown_key');
-    const remote = signed('GET', '/api/v1/accounts/me', undefined, { keyId: 'x@elsewhere.example' });
-    await expectErrorResponse(await getMe(remote), 401, 'unknown_key');
+    const answerFor = async (keyId: string) => {
+      const res = await getMe(
+        signed('GET', '/api/v1/accounts/me', undefined, { keyId, secretKey: stranger.secretKey }),
+      );
+      return { status: res.status, body: await res.text() };
+    };
+    const registered = await answerFor('alice@a.example');
+    expect(registered.status).toBe(401);
+    expect(JSON.parse(registered.body)).toMatchObject({ error: { code: 'request_signature_invalid' } });
+    // Unregistered, unserved, and another spelling of a registered address: the same answer.
+    for (const keyId of ['nobody@a.example', 'x@elsewhere.example', 'Alice@a.example']) {
+      expect(await answerFor(keyId)).toEqual(registered);
+    }
   });
 
   it('admits an address as soon as it is registered, after its key id was refused as unknown', async () => {
     const { ks, request } = registration('late@a.example');
     const signedByLate = () =>
       signed('GET', '/api/v1/accounts/me', undefined, { keyId: ks.address, secretKey: ks.identitySecretKey });
-    await expectErrorResponse(await getMe(signedByLate()), 401, 'unknown_key');
+    await expectErrorResponse(await getMe(signedByLate()), 401, 'request_signature_invalid');
     expect((await postJson('/api/v1/accounts', request)).status).toBe(201);
     const res = await getMe(signedByLate());
     expect(res.status).toBe(200);

@@ -84,6 +84,30 @@ describe('lint: the protocol core and the SDK also run in a browser', () => {
   });
 });
 
+describe('lint: the web app runs in a browser', () => {
+  it.each([
+    [
+      'the server',
+      "import { WebService } from '../web.service.js';",
+      /may import only its own files, src\/protocol and src\/sdk/,
+    ],
+    ['src/net', "import { safeFetch } from '../../net/safe-fetch.js';", /may import only its own files/],
+    ['the CLI', "import { runCli } from '../../cli/program.js';", /may import only its own files/],
+    ['NestJS', "import { Injectable } from '@nestjs/common';", /must not depend on NestJS/],
+    ['a node: module', "import { readFile } from 'node:fs/promises';", /no node:\* module/],
+  ])('refuses %s in src/web/app', async (_, source, message) => {
+    expect(await refusals('src/web/app/probe.ts', `${source}\nexport {};\n`)).toEqual([expect.stringMatching(message)]);
+  });
+
+  it('allows the protocol core, the SDK and its own files; refuses Buffer', async () => {
+    const source =
+      "import { parseAddress } from '../../protocol/address.js';\nimport { NodeClient } from '../../sdk/client.js';\nimport { h } from './dom.js';\nexport { parseAddress, NodeClient, h };\n";
+    expect(await refusals('src/web/app/probe.ts', source)).toEqual([]);
+    const [result] = await eslint.lintText('export const b = Buffer.from([]);\n', { filePath: 'src/web/app/probe.ts' });
+    expect(result.messages.map((m) => m.ruleId)).toEqual(['no-restricted-globals']);
+  });
+});
+
 describe('lint: the keystore format also runs in a browser', () => {
   it.each([
     ['a node: module', "import { readFile } from 'node:fs/promises';", /a browser stores the same document/],

@@ -56,7 +56,9 @@ export async function startFederation(specs, env = {}) {
         env: { KEYPEARS_DNS_SERVERS: nameserver.address, ...UNLIMITED, ...env, ...spec.env },
       };
       const handle = { ...(await startNode(options)), database, domain: spec.domain };
-      handle.restart = async () => Object.assign(handle, await startNode(options));
+      /** Starts the node again on its port and database; `extraEnv` is added to its environment for this start. */
+      handle.restart = async (extraEnv = {}) =>
+        Object.assign(handle, await startNode({ ...options, env: { ...options.env, ...extraEnv } }));
       nodes[spec.label] = handle;
     }
   } catch (e) {

@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { settings } from './settings.js';
+import { logSeededAccounts } from './transparency-log.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -130,11 +131,15 @@ const START_FLAGS = JSON.parse(readFileSync(new URL('../../package.json', import
 
 /**
  * Starts a built node on loopback, with the flags of `npm start`. `env` is added to the defaults (development mode, the
- * benchmark's log level, the given database).
+ * benchmark's log level, the given database). Seeded accounts are put in its transparency log first.
  */
-export async function startNode({ name, databaseUrl, domains, env = {}, port }) {
+export async function startNode({ name, databaseUrl, domains, env = {}, port, logSeeded = true }) {
   const listenPort = port ?? (await freePort());
   const url = `http://127.0.0.1:${listenPort}`;
+  // Seeded accounts go into the node's transparency log here, in bulk, rather than one VRF
+  // proof at a time when the node starts (lib/transparency-log.js); `logSeeded: false` leaves
+  // them to the node's own backfill.
+  if (logSeeded && databaseUrl) await logSeededAccounts(databaseUrl, url);
   const { child, logFile } = spawnLogged(name, [...START_FLAGS, ...settings.nodeFlags, 'dist/main.js'], {
     DATABASE_URL: databaseUrl,
     HOST: '127.0.0.1',

@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { requestSource } from '../common/request-source.js';
 import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 
@@ -16,9 +17,9 @@ export class RegistrationLimitGuard implements CanActivate {
 
   /** @throws KeyPearsError `rate_limited`. */
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const { ip } = context.switchToHttp().getRequest<FastifyRequest>();
+    const source = requestSource(context.switchToHttp().getRequest<FastifyRequest>());
     await this.rateLimits.consume(
-      `register:source:${ip}`,
+      `register:source:${source}`,
       { limit: this.config.registrationLimitPerSource, windowSeconds: 3600 },
       'registrations from this address',
     );

@@ -56,7 +56,7 @@ export class RegistrationService {
     const registration = decodeRegistrationRequest(request, this.config.publicUrl);
     // The log entry is computed before the transaction (its VRF proof costs milliseconds) and
     // appended in it, so the account exists exactly when its entry does.
-    const entry = this.transparency.prepareRegistration(registration.address, {
+    const entry = await this.transparency.prepareRegistration(registration.address, {
       identityKey: registration.identityKey,
       identityDhKey: registration.identityDhKey,
       registeredAt: registration.timestamp,

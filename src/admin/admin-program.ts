@@ -5,6 +5,7 @@
 import { failureOf, newProgram, parseProgram } from '../cli/command-io.js';
 import type { AdminIo } from './admin-context.js';
 import { registerInviteCommand } from './invite.command.js';
+import { registerKtCommand } from './kt.command.js';
 import { registerNodeKeyCommand } from './node-key.command.js';
 
 /** Runs one admin command; resolves to the process exit code. */
@@ -16,6 +17,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
   );
   registerInviteCommand(program, io);
   registerNodeKeyCommand(program, io);
+  registerKtCommand(program, io);
   try {
     return await parseProgram(program, argv);
   } catch (e) {

@@ -9,6 +9,7 @@ import type { DatabaseConnection } from '../database/database-connection.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { NodeKeysModule } from '../node-keys/node-keys.module.js';
+import { TransparencyModule } from '../transparency/transparency.module.js';
 
 /** The services operator commands use, without the HTTP server. */
 @Module({})
@@ -24,6 +25,7 @@ export class AdminModule {
         MetricsModule.forRoot(config),
         AccountsModule,
         NodeKeysModule,
+        TransparencyModule,
       ],
     };
   }

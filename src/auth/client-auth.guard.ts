@@ -7,6 +7,11 @@
  * Signers' keys are kept in memory for a minute: an account's identity key never changes and
  * accounts are never deleted, so a cached key is never a wrong one, and a signed request then
  * costs one database round trip fewer (docs/performance.md). Unknown key ids are not cached.
+ *
+ * A key id that is no local account is checked against a decoy key (its secret thrown away at
+ * start-up), so the request fails exactly as one signed with the wrong key for a registered
+ * address does (401 `request_signature_invalid`, after the same signature check): signing with
+ * a throw-away key does not tell a stranger which addresses are registered.
  */
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -15,6 +20,7 @@ import { AccountRepository, type AccountKey } from '../accounts/account.reposito
 import { Clock } from '../common/clock.js';
 import { ExpiringCache } from '../common/expiring-cache.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { ed25519Keygen } from '../protocol/crypto.js';
 import { isValidAddress, parseAddress } from '../protocol/address.js';
 import { ADMISSION_LIMITS, type AdmissionLimitsOf } from './admission-limits.js';
 import { attachAccount } from './authenticated-account.js';
@@ -28,6 +34,8 @@ const SIGNER_KEY_CACHE_ENTRIES = 10_000;
 @Injectable()
 export class ClientAuthGuard implements CanActivate {
   private readonly signerKeys: ExpiringCache<AccountKey>;
+  /** Stands in for the key of every key id that is no account: no signature verifies with it. */
+  private readonly decoyKey = ed25519Keygen().publicKey;
 
   constructor(
     private readonly verifier: SignedRequestVerifier,
@@ -48,10 +56,10 @@ export class ClientAuthGuard implements CanActivate {
       limits: limitsOf && ((verified) => limitsOf({ request, signer: verified.keyId, config: this.config })),
       resolveKey: async (keyId) => {
         account = (await this.findLocalAccount(keyId)) ?? undefined;
-        return account?.identityKey;
+        return account?.identityKey ?? this.decoyKey;
       },
     });
-    // verify() only returns after resolveKey found the account.
+    // verify() only returns after resolveKey found the account (the decoy key verifies nothing).
     attachAccount(request, account!);
     return true;
   }

@@ -48,12 +48,17 @@ export async function runCli(argv: string[], streams: ProgramIo): Promise<number
   const run: RunCommand = async (action) => {
     const globals = program.opts<{ home?: string; json?: boolean }>();
     const json = globals.json === true;
+    let drawn = false;
     const io: CommandIo = {
       home: homeDir(globals.home, streams.env),
       json,
       env: streams.env,
       progress: (text, final = true) => {
-        if (!json) streams.stderr.write(final ? `${text}\n` : `\r${text}`);
+        if (json) return;
+        // A line redrawn in place is cleared to its end first (ANSI "erase in line").
+        if (!final) streams.stderr.write(`\r\x1b[K${text}`);
+        else streams.stderr.write(`${drawn ? '\r\x1b[K' : ''}${text === '' ? '' : `${text}\n`}`);
+        drawn = !final;
       },
       warn: (text) => streams.stderr.write(`${text}\n`),
       ...(streams.prompt ? { prompt: streams.prompt } : {}),

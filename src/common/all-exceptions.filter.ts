@@ -4,9 +4,13 @@
  * wrongly typed bodies) are translated to the same shape; a database that cannot be reached
  * or cannot serve now is 503 `database_unavailable` wherever it is found; anything unexpected
  * is logged with its stack and answered as a generic 500, never with internal details.
+ * Errors found before a request reaches a route (answerClientError, answerFrameworkError)
+ * are answered in the same shape.
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { isDatabaseUnavailable } from '../database/prisma-errors.js';
 import { errorBody, isKeyPearsError, type ApiErrorCode, type ErrorCode } from '../protocol/errors.js';
 import { statusForCode } from './error-status.js';
@@ -110,4 +114,54 @@ export class AllExceptionsFilter implements ExceptionFilter {
     );
     return { status: 500, code: 'internal_error', message: 'internal error' };
   }
+}
+
+/** The one body of every error answer, as bytes on the wire. */
+const errorJson = (code: ApiErrorCode, message: string): string => JSON.stringify(errorBody(code, message));
+
+const CLIENT_ERRORS: Record<string, { code: ApiErrorCode; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'request_timeout', message: 'the request did not arrive in time' },
+  HPE_HEADER_OVERFLOW: { code: 'headers_too_large', message: 'the request headers are too large' },
+};
+
+/**
+ * Fastify's `clientErrorHandler`: the HTTP parser refused the bytes received (a malformed
+ * request line or header, headers over the limit) or the request missed its deadline
+ * (KEYPEARS_REQUEST_TIMEOUT_MS, KEYPEARS_HEADERS_TIMEOUT_MS). No route has seen the request,
+ * so the answer is written on the socket, in the documented shape, and the connection closed.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { code, message } = CLIENT_ERRORS[error.code ?? ''] ?? {
+    code: 'invalid_request',
+    message: 'malformed HTTP request',
+  };
+  // A response already under way cannot be replaced by another one.
+  const started = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (socket.writable && !started) {
+    const status = statusForCode(code)!;
+    const body = errorJson(code, message);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+const FRAMEWORK_ERRORS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL is not valid (malformed percent-encoding)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is over 1024 characters',
+};
+
+/**
+ * Fastify's `frameworkErrors`: the URL could not be routed (malformed percent-encoding, a
+ * parameter over the router's limit).
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const message = FRAMEWORK_ERRORS[error.code] ?? 'malformed request';
+  void reply
+    .status(400)
+    .header('Content-Type', 'application/json; charset=utf-8')
+    .send(errorJson('invalid_request', message));
 }

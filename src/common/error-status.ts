@@ -35,6 +35,8 @@ export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   no_node_for_domain: 404,
   // 405
   method_not_allowed: 405,
+  // 408: the request did not arrive in time (KEYPEARS_REQUEST_TIMEOUT_MS)
+  request_timeout: 408,
   // 409
   address_taken: 409,
   prekey_limit: 409,
@@ -42,6 +44,8 @@ export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,
+  // 431
+  headers_too_large: 431,
   // 422: well-formed, but the cryptography does not hold
   bad_signature: 422,
   invalid_key: 422,

@@ -24,6 +24,12 @@ describe('loadConfig', () => {
       dnsServers: [],
       dev: false,
       registration: 'invite',
+      trustProxy: [],
+      ipv6SourcePrefix: 64,
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 72_000,
+      maxConnections: 1024,
     });
     expect(c.dataDir.endsWith('.keypears-node')).toBe(true);
     expect(loadConfig({ KEYPEARS_DEV: '1' }).registration).toBe('open');
@@ -93,5 +99,26 @@ describe('loadConfig', () => {
     fails({ KEYPEARS_METRICS_PORT: 'x' }, 'KEYPEARS_METRICS_PORT');
     fails({ KEYPEARS_METRICS_TOKEN: 'short' }, 'KEYPEARS_METRICS_TOKEN');
     fails({ KEYPEARS_METRICS_TOKEN: `${token} ${token}` }, 'KEYPEARS_METRICS_TOKEN');
+  });
+
+  it('takes trusted proxies as addresses, CIDR ranges or range names, and refuses anything else', () => {
+    expect(loadConfig({ KEYPEARS_TRUST_PROXY: '10.0.0.1, 192.168.0.0/16, fd00::/8, loopback' }).trustProxy).toEqual([
+      '10.0.0.1',
+      '192.168.0.0/16',
+      'fd00::/8',
+      'loopback',
+    ]);
+    fails({ KEYPEARS_TRUST_PROXY: 'true' }, 'KEYPEARS_TRUST_PROXY');
+    fails({ KEYPEARS_TRUST_PROXY: '1' }, 'KEYPEARS_TRUST_PROXY');
+    fails({ KEYPEARS_TRUST_PROXY: '10.0.0.0/40' }, 'KEYPEARS_TRUST_PROXY');
+    fails({ KEYPEARS_TRUST_PROXY: 'proxy.internal' }, 'KEYPEARS_TRUST_PROXY');
+    fails({ KEYPEARS_IPV6_SOURCE_PREFIX: '16' }, 'KEYPEARS_IPV6_SOURCE_PREFIX');
+  });
+
+  it('keeps the timeouts and the connection cap in range', () => {
+    fails({ KEYPEARS_REQUEST_TIMEOUT_MS: '0' }, 'KEYPEARS_REQUEST_TIMEOUT_MS');
+    fails({ KEYPEARS_REQUEST_TIMEOUT_MS: '5000', KEYPEARS_HEADERS_TIMEOUT_MS: '6000' }, 'KEYPEARS_HEADERS_TIMEOUT_MS');
+    fails({ KEYPEARS_MAX_CONNECTIONS: '0' }, 'KEYPEARS_MAX_CONNECTIONS');
+    expect(loadConfig({ KEYPEARS_MAX_CONNECTIONS: '10' }).maxConnections).toBe(10);
   });
 });

@@ -7,8 +7,10 @@
 import path from 'node:path';
 import { parseDomain } from '../protocol/address.js';
 import { normalizeNodeUrl } from '../protocol/discovery.js';
+import { MAX_BATCH_MESSAGES } from '../protocol/exchange-api.js';
 import { classifyAddress } from '../net/ip-classifier.js';
 import { flag, integer, nonEmpty, parseDiscoverySettings, SettingError, type Env } from '../net/settings.js';
+import { parseTrustedProxies } from '../net/source-address.js';
 
 export type RegistrationPolicy = 'open' | 'invite' | 'closed';
 
@@ -70,6 +72,11 @@ export interface AppConfig {
   federationTimeoutMs: number;
   /** Federation requests in flight to one peer at a time (each may carry several messages). */
   deliveryConcurrencyPerPeer: number;
+  /**
+   * Most messages the outbox puts into one federation request to a peer that takes batches
+   * (docs/protocol.md §9.5); 1 sends one request per message, to every peer.
+   */
+  federationBatchMax: number;
   /** Initiations one local sender may have waiting for delivery (pending) at a time. */
   outstandingInitiationsPerSender: number;
   /** Exchange initiations one sender address may send to one recipient per hour. */
@@ -85,6 +92,22 @@ export interface AppConfig {
   /** Registration attempts one source IP address may make per hour. */
   registrationLimitPerSource: number;
   metrics: MetricsSettings;
+  /**
+   * KEYPEARS_TRUST_PROXY: the reverse proxies (addresses, CIDR ranges, or `loopback`,
+   * `linklocal`, `uniquelocal`) whose X-Forwarded-For names the client; empty: none, the
+   * connection's peer is the client.
+   */
+  trustProxy: string[];
+  /** KEYPEARS_IPV6_SOURCE_PREFIX: IPv6 sources are counted per network of this prefix length. */
+  ipv6SourcePrefix: number;
+  /** KEYPEARS_REQUEST_TIMEOUT_MS: the whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** KEYPEARS_HEADERS_TIMEOUT_MS: the request's headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** KEYPEARS_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** KEYPEARS_MAX_CONNECTIONS: open connections the public listener accepts at once. */
+  maxConnections: number;
 }
 
 /** http:// is accepted (it is the default for a local node); peers outside dev mode will not federate with it. */
@@ -128,6 +151,29 @@ function parseMetricsSettings(env: Env, port: number): MetricsSettings {
     );
   }
   return { port: metricsPort, host, token };
+}
+
+function parseTrustProxySetting(env: Env): string[] {
+  const raw = nonEmpty(env, 'KEYPEARS_TRUST_PROXY');
+  if (raw === undefined) return [];
+  try {
+    return parseTrustedProxies(raw);
+  } catch (e) {
+    throw new SettingError('KEYPEARS_TRUST_PROXY', (e as Error).message);
+  }
+}
+
+function parseTimeouts(env: Env): Pick<AppConfig, 'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'> {
+  const requestTimeoutMs = integer(env, 'KEYPEARS_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000);
+  const headersTimeoutMs = integer(env, 'KEYPEARS_HEADERS_TIMEOUT_MS', 10_000, 1000, 600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new SettingError(
+      'KEYPEARS_HEADERS_TIMEOUT_MS',
+      `must not exceed KEYPEARS_REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the headers are part of the request`,
+    );
+  }
+  const keepAliveTimeoutMs = integer(env, 'KEYPEARS_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 600_000);
+  return { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs };
 }
 
 export function loadConfig(env: Env): AppConfig {
@@ -190,6 +236,7 @@ export function loadConfig(env: Env): AppConfig {
     outboxRetentionSeconds: integer(env, 'KEYPEARS_OUTBOX_RETENTION_SECONDS', 7 * 86_400, 60, 365 * 86_400),
     federationTimeoutMs,
     deliveryConcurrencyPerPeer: integer(env, 'KEYPEARS_DELIVERY_CONCURRENCY_PER_PEER', 4, 1, 64),
+    federationBatchMax: integer(env, 'KEYPEARS_FEDERATION_BATCH_MAX', MAX_BATCH_MESSAGES, 1, MAX_BATCH_MESSAGES),
     outstandingInitiationsPerSender: integer(env, 'KEYPEARS_OUTSTANDING_INITIATIONS_PER_SENDER', 100, 1, 1_000_000),
     exchangeLimitPerPair: integer(env, 'KEYPEARS_EXCHANGE_LIMIT_PER_PAIR', 30, 1, 1_000_000),
     exchangeLimitPerOrigin: integer(env, 'KEYPEARS_EXCHANGE_LIMIT_PER_ORIGIN', 600, 1, 1_000_000),
@@ -198,6 +245,10 @@ export function loadConfig(env: Env): AppConfig {
     resolveLimitPerSource: integer(env, 'KEYPEARS_RESOLVE_LIMIT_PER_SOURCE', 60, 1, 1_000_000),
     registrationLimitPerSource: integer(env, 'KEYPEARS_REGISTRATION_LIMIT_PER_SOURCE', 20, 1, 1_000_000),
     metrics: parseMetricsSettings(env, port),
+    trustProxy: parseTrustProxySetting(env),
+    ipv6SourcePrefix: integer(env, 'KEYPEARS_IPV6_SOURCE_PREFIX', 64, 32, 128),
+    ...parseTimeouts(env),
+    maxConnections: integer(env, 'KEYPEARS_MAX_CONNECTIONS', 1024, 1, 1_000_000),
   };
 }
 

@@ -7,6 +7,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AccountKey } from '../accounts/account.repository.js';
 import type { AdmissionLimitsOf } from '../auth/admission-limits.js';
 import { Clock } from '../common/clock.js';
+import { requestSource } from '../common/request-source.js';
 import { RateLimitService, type RateLimitedBucket } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { isValidAddress, parseAddress, type Address } from '../protocol/address.js';
@@ -62,7 +63,7 @@ export function claimLimits(config: AppConfig, requester: ClaimRequester, target
 export const clientClaimLimits: AdmissionLimitsOf = ({ request, signer, config }) => {
   const address = (request.params as { address?: unknown }).address;
   const target = isValidAddress(address) ? parseAddress(address as string).canonical : undefined;
-  return claimLimits(config, { address: signer, source: request.ip }, target);
+  return claimLimits(config, { address: signer, source: requestSource(request) }, target);
 };
 
 /** The one answer for every address that has no usable identity here, so lookups are not an oracle. */

@@ -95,11 +95,11 @@ export class DiscoveryCacheRepository {
    * Stores a node's refetched document on every domain it still lists, and forgets the
    * domains it no longer lists (they will be discovered afresh).
    */
-  async replaceNodeDocument(nodeUrl: string, document: NodeDocument): Promise<void> {
+  async replaceNodeDocument(nodeUrl: string, document: NodeDocument, fetchedAt: Date): Promise<void> {
     await this.prisma.$transaction([
       this.prisma.discoveryCache.updateMany({
         where: { nodeUrl, status: 'found', domain: { in: document.domains } },
-        data: { document: document as object },
+        data: { document: document as object, fetchedAt },
       }),
       this.prisma.discoveryCache.deleteMany({
         where: { nodeUrl, status: 'found', domain: { notIn: document.domains } },

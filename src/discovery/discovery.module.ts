@@ -6,6 +6,7 @@ import { KtPeersModule } from '../kt-peers/kt-peers.module.js';
 import { DiscoveryCacheRepository } from './discovery-cache.repository.js';
 import { createDiscoveryClient, DISCOVERY_CLIENT } from './discovery.client.js';
 import { DiscoveryService } from './discovery.service.js';
+import { OutboundBudget } from './outbound-budget.js';
 import { RemoteIdentityCache } from './remote-identity.cache.js';
 import { ResolveController } from './resolve.controller.js';
 import { ResolveService } from './resolve.service.js';
@@ -16,10 +17,11 @@ import { ResolveService } from './resolve.service.js';
   providers: [
     DiscoveryService,
     DiscoveryCacheRepository,
+    OutboundBudget,
     ResolveService,
     RemoteIdentityCache,
     { provide: DISCOVERY_CLIENT, useFactory: createDiscoveryClient, inject: [APP_CONFIG] },
   ],
-  exports: [DiscoveryService, DISCOVERY_CLIENT, KtPeersModule],
+  exports: [DiscoveryService, OutboundBudget, DISCOVERY_CLIENT, KtPeersModule],
 })
 export class DiscoveryModule {}

@@ -23,8 +23,14 @@ export const FAILED_REFRESH_RETRY_SECONDS = 60;
  */
 export const RECENT_ANSWER_MS = 5_000;
 const RECENT_ANSWERS = 10_000;
-/** A node's document is refetched for an unknown key id at most this often. */
+/** A node's document is refetched (unknown key id, keys to confirm) at most this often. */
 export const KEY_REFETCH_INTERVAL_SECONDS = 60;
+/**
+ * A signature is verified only with keys from a copy of the signer's node document fetched
+ * within this long (the document's own Cache-Control max-age): the bound on how long a peer
+ * keeps accepting a key its node has revoked.
+ */
+export const KEY_TRUST_SECONDS = 300;
 
 export interface ResolvedDomain {
   domain: string;
@@ -199,53 +205,96 @@ export class DiscoveryService {
   }
 
   /**
-   * Called when a request from `domain` is signed with a key id its node's document does
-   * not list: refetches the document (at most once a minute per node, across replicas) and
-   * returns the key if the node now lists it.
+   * Refetches the document of the node serving `domain` (at most once a minute per node,
+   * across replicas) and returns the key `keyId` if the node now lists it.
    */
   async refreshKeysOnUnknownKeyId(domain: string, keyId: string): Promise<NodeKey | undefined> {
     // From the database: another replica may have refetched the document already.
     const resolved = await this.resolveParsed(parseDomain(domain), {}, false);
     const known = resolved.document.keys.find((k) => k.keyId === keyId);
     if (known) return known;
-    const now = this.clock.now();
-    if (!(await this.cache.claimKeyRefetch(resolved.nodeUrl, now, KEY_REFETCH_INTERVAL_SECONDS * 1000)))
-      return undefined;
-    const { document } = await this.client.fetchNodeDocument(resolved.nodeUrl);
-    await this.cache.replaceNodeDocument(resolved.nodeUrl, document);
-    // The node may serve other domains too.
-    this.recent.clear();
-    requireDomainListed(document, resolved.domain);
-    return document.keys.find((k) => k.keyId === keyId);
+    return (await this.refetchDocument(resolved))?.document.keys.find((k) => k.keyId === keyId);
   }
 
   /**
-   * The public key a node serving `domain` signs with under `keyId`, valid now; refetches
-   * the node's document once for an unknown id (key rotation).
+   * The node's document fetched again and stored for every domain it lists, or undefined when
+   * another refetch of this node happened within KEY_REFETCH_INTERVAL_SECONDS (on any replica)
+   * or this one failed.
+   */
+  private async refetchDocument(
+    resolved: ResolvedDomain,
+    options: ResolveDomainOptions = {},
+  ): Promise<ResolvedDomain | undefined> {
+    const now = this.clock.now();
+    if (!(await this.cache.claimKeyRefetch(resolved.nodeUrl, now, KEY_REFETCH_INTERVAL_SECONDS * 1000))) {
+      return undefined;
+    }
+    await options.beforeNetwork?.();
+    try {
+      const { document } = await this.client.fetchNodeDocument(resolved.nodeUrl);
+      const fetchedAt = this.clock.now();
+      await this.cache.replaceNodeDocument(resolved.nodeUrl, document, fetchedAt);
+      // The node may serve other domains too.
+      this.recent.clear();
+      requireDomainListed(document, resolved.domain);
+      return { ...resolved, document, fetchedAt, cached: false, stale: false };
+    } catch (e) {
+      if (!(e instanceof KeyPearsError)) throw e;
+      this.logger.warn(`cannot refetch the document of ${resolved.nodeUrl}: ${e.message}`);
+      return undefined;
+    }
+  }
+
+  /** Whether `resolved`'s keys are recent enough to verify a signature with (KEY_TRUST_SECONDS). */
+  private keysConfirmed(resolved: ResolvedDomain): boolean {
+    return this.clock.now().getTime() - resolved.fetchedAt.getTime() <= KEY_TRUST_SECONDS * 1000;
+  }
+
+  /**
+   * The public key a node serving `domain` signs with under `keyId`, valid now
+   * (docs/discovery.md, "Key rotation and revocation"): listed, within `notBefore` and
+   * `notAfter`, in a copy of the node's document fetched within KEY_TRUST_SECONDS. An unknown
+   * key id or an older copy makes the node's document be fetched again (at most once a minute
+   * per node); a copy that cannot be confirmed so is not used to verify, whatever the
+   * discovery cache keeps serving for routing.
    *
    * @param expectedNode when given, the node that must serve `domain`, checked before the key.
+   * @param options `beforeNetwork` is called before any network work the check needs.
    * @throws KeyPearsError `origin_not_authorized` (403) when `domain` is served by a node other
-   *   than `expectedNode`, `unknown_key` (401) when the node does not publish such a valid key,
-   *   or any `resolveDomain` error.
+   *   than `expectedNode`, `unknown_key` (401) when the node does not publish such a valid key
+   *   or its keys cannot be confirmed, or any `resolveDomain` error.
    */
   async nodeVerificationKey(
     domain: string,
     keyId: string,
     expectedNode?: string,
+    options: ResolveDomainOptions = {},
   ): Promise<{ nodeUrl: string; key: NodeKey }> {
-    const resolved = await this.resolveDomain(domain);
-    if (expectedNode !== undefined && resolved.nodeUrl !== expectedNode) {
-      throw new KeyPearsError('origin_not_authorized', `${domain} is not served by ${expectedNode}`);
+    const checkNode = (resolved: ResolvedDomain) => {
+      if (expectedNode !== undefined && resolved.nodeUrl !== expectedNode) {
+        throw new KeyPearsError('origin_not_authorized', `${domain} is not served by ${expectedNode}`);
+      }
+      return resolved;
+    };
+    const usable = (r: ResolvedDomain) => this.keysConfirmed(r) && r.document.keys.some((k) => k.keyId === keyId);
+    let resolved = checkNode(await this.resolveDomain(domain, options));
+    if (!usable(resolved)) {
+      // From the database: another replica may have refetched the document already.
+      resolved = checkNode(await this.resolveParsed(resolved.domain, options, false));
+      if (!usable(resolved)) resolved = (await this.refetchDocument(resolved, options)) ?? resolved;
+    }
+    if (!this.keysConfirmed(resolved)) {
+      throw new KeyPearsError(
+        'unknown_key',
+        `the keys of ${resolved.nodeUrl} could not be confirmed within the last ${KEY_TRUST_SECONDS} s`,
+      );
     }
     const nowSeconds = Math.floor(this.clock.now().getTime() / 1000);
-    const valid = (k: NodeKey | undefined) =>
-      k !== undefined && k.notBefore <= nowSeconds && (k.notAfter === null || nowSeconds < k.notAfter);
-    let key: NodeKey | undefined = resolved.document.keys.find((k) => k.keyId === keyId);
-    if (!key) key = await this.refreshKeysOnUnknownKeyId(domain, keyId);
-    if (!valid(key)) {
+    const key = resolved.document.keys.find((k) => k.keyId === keyId);
+    if (!key || nowSeconds < key.notBefore || (key.notAfter !== null && nowSeconds >= key.notAfter)) {
       throw new KeyPearsError('unknown_key', `${resolved.nodeUrl} publishes no valid key ${JSON.stringify(keyId)}`);
     }
-    return { nodeUrl: resolved.nodeUrl, key: key! };
+    return { nodeUrl: resolved.nodeUrl, key };
   }
 
   /** True when this node itself serves `domain` (canonical). */

@@ -1,6 +1,7 @@
-import { Controller, Get, Ip, Param } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ParsePipe } from '../common/parse.pipe.js';
+import { Source } from '../common/request-source.js';
 import { ApiErrors, ApiZodResponse } from '../common/zod.js';
 import { parseAddress, type Address } from '../protocol/address.js';
 import { ApiKtKnown, KtKnown } from '../transparency/kt-known.decorator.js';
@@ -24,7 +25,7 @@ export class ResolveController {
   @ApiErrors(400, 404, 429, 500, 502, 503, 504)
   resolve(
     @Param('address', new ParsePipe(parseAddress)) address: Address,
-    @Ip() source: string,
+    @Source() source: string,
     @KtKnown() known: number | undefined,
   ): Promise<ResolveResponse> {
     return this.resolver.resolve(address, source, known);

@@ -9,6 +9,7 @@ import type { PublicIdentity } from '../protocol/wire.js';
 import type { DiscoveryClient } from './discovery.client.js';
 import type { DiscoveryService, ResolvedDomain } from './discovery.service.js';
 import { RemoteIdentityCache } from './remote-identity.cache.js';
+import { OutboundBudget } from './outbound-budget.js';
 import { ResolveService } from './resolve.service.js';
 import type { PeerLogService } from '../kt-peers/peer-log.service.js';
 
@@ -36,13 +37,14 @@ function resolver(maxAgeSeconds: number | undefined, limit = 1000) {
       if (charges.length > limit) throw new KeyPearsError('rate_limited', 'too many', { retryAfterSeconds: 60 });
     },
   } as unknown as RateLimitService;
+  const config = { publicUrl: 'https://kp.a.example', resolveLimitPerSource: limit } as AppConfig;
   const service = new ResolveService(
     discovery,
     {} as DirectoryService,
     new RemoteIdentityCache(clock as unknown as Clock),
     client,
-    rateLimits,
-    { publicUrl: 'https://kp.a.example', resolveLimitPerSource: limit } as AppConfig,
+    new OutboundBudget(rateLimits, config),
+    config,
     // Transparency is checked by its own tests (test/services/peer-logs.test.ts).
     { knownSize: async () => 0, verifyForRelay: async () => undefined } as unknown as PeerLogService,
   );

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { DirectoryService } from '../directory/directory.service.js';
 import type { Address } from '../protocol/address.js';
@@ -13,6 +12,7 @@ import {
 import type { PublicIdentity } from '../protocol/wire.js';
 import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
 import { DiscoveryService, type ResolvedDomain } from './discovery.service.js';
+import { OutboundBudget } from './outbound-budget.js';
 import { RemoteIdentityCache } from './remote-identity.cache.js';
 
 export const ResolveResponseSchema = z.object({
@@ -36,7 +36,7 @@ export class ResolveService {
     private readonly directory: DirectoryService,
     private readonly remoteIdentities: RemoteIdentityCache,
     @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
-    private readonly rateLimits: RateLimitService,
+    private readonly budget: OutboundBudget,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly peerLogs: PeerLogService,
   ) {}
@@ -55,12 +55,7 @@ export class ResolveService {
     }
     // Anyone may ask, so outbound work (DNS, node documents, identity fetches) is charged to
     // the asking address; answers from the caches are free.
-    const admit = () =>
-      this.rateLimits.consume(
-        `resolve:source:${source}`,
-        { limit: this.config.resolveLimitPerSource, windowSeconds: 60 },
-        'remote resolves from this source',
-      );
+    const admit = this.budget.chargeTo(source);
     const resolved = await this.discovery.resolveDomain(domain, { beforeNetwork: admit });
     const identity = await this.remoteIdentity(resolved, canonical, admit, known);
     return {

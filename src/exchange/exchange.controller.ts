@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Ip, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { ApiSignedRequest } from '../auth/api-signed-request.js';
 import { CurrentAccount, type AuthenticatedAccount } from '../auth/authenticated-account.js';
 import { ClientAuthGuard } from '../auth/client-auth.guard.js';
+import { Source } from '../common/request-source.js';
 import { ApiErrors, ApiZodBody, ApiZodResponse, ZodPipe } from '../common/zod.js';
 import {
   BundleRequestSchema,
@@ -67,10 +68,10 @@ export class ExchangeController {
   bundle(
     @CurrentAccount() account: AuthenticatedAccount,
     @Body(new ZodPipe(BundleRequestSchema)) { address }: BundleRequest,
-    @Ip() ip: string,
+    @Source() source: string,
     @KtKnown() known: number | undefined,
   ): Promise<WithTransparency<PrekeyBundle>> {
-    return this.bundles.claimForUser(account, address, ip, known);
+    return this.bundles.claimForUser(account, address, source, known);
   }
 
   @Post('exchanges')

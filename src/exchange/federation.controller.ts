@@ -6,9 +6,13 @@ import { CurrentOrigin, FederationGuard, type FederationOrigin } from '../federa
 import { DESTINATION_HEADER, DOMAIN_HEADER, ORIGIN_HEADER } from '../federation/federation-headers.js';
 import {
   FederationAckSchema,
+  FederationBatchAnswerSchema,
+  FederationBatchSchema,
   FederationClaimRequestSchema,
   FederationMessageSchema,
   type FederationAck,
+  type FederationBatch,
+  type FederationBatchAnswer,
   type FederationClaimRequest,
   type FederationMessage,
 } from '../protocol/exchange-api.js';
@@ -63,5 +67,20 @@ export class FederationController {
     @Body(new ZodPipe(FederationMessageSchema)) message: FederationMessage,
   ): Promise<FederationAck> {
     return this.inbound.receive(message, origin);
+  }
+
+  @Post('batch')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Deliver several initiations and confirmations in one request, with one result per message (idempotent)',
+  })
+  @ApiZodBody(FederationBatchSchema)
+  @ApiZodResponse(200, FederationBatchAnswerSchema)
+  @ApiErrors(400, 413)
+  deliverBatch(
+    @CurrentOrigin() origin: FederationOrigin,
+    @Body(new ZodPipe(FederationBatchSchema)) batch: FederationBatch,
+  ): Promise<FederationBatchAnswer> {
+    return this.inbound.receiveBatch(batch.messages, origin);
   }
 }

@@ -16,11 +16,14 @@ import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { FederationOrigin } from '../federation/federation.guard.js';
 import { parseAddress } from '../protocol/address.js';
-import { KeyPearsError } from '../protocol/errors.js';
+import { isDatabaseUnavailable } from '../database/prisma-errors.js';
+import { isKeyPearsError, KeyPearsError } from '../protocol/errors.js';
 import { EXCHANGE_MAX_FUTURE_SECONDS, verifyConfirmationSignature } from '../protocol/exchange.js';
 import type {
   ConfirmationMessage,
   FederationAck,
+  FederationBatchAnswer,
+  FederationBatchResult,
   FederationMessage,
   InitiationMessage,
 } from '../protocol/exchange-api.js';
@@ -30,6 +33,9 @@ import { BlockService } from './blocks/block.service.js';
 import { ExchangeRepository } from './exchange.repository.js';
 import { expiryOf, requireWaiting, sameMessage } from './exchange-rules.js';
 import { ExchangeWaiters } from './exchange-waiters.js';
+
+/** Messages of one batch handled at the same time (each is a few database round trips). */
+const BATCH_CONCURRENCY = 8;
 
 /** Who delivered a message: another node (authenticated by the federation guard), or this node itself. */
 export type MessageOrigin = FederationOrigin | 'local';
@@ -51,6 +57,32 @@ export class InboundExchangeService {
     return message.type === 'initiation'
       ? this.receiveInitiation(message, origin)
       : this.receiveConfirmation(message, origin);
+  }
+
+  /**
+   * The messages of a batch (docs/protocol.md §9.5), each handled exactly as `receive` would
+   * handle it alone, several at a time: one result per message, in order, either its ack or
+   * the error it would have been answered with. Only an unexpected failure (not a
+   * KeyPearsError, and not the database being away) fails the whole request.
+   */
+  async receiveBatch(messages: FederationMessage[], origin: FederationOrigin): Promise<FederationBatchAnswer> {
+    const results: FederationBatchResult[] = new Array(messages.length);
+    let next = 0;
+    const work = async () => {
+      while (next < messages.length) {
+        const i = next++;
+        try {
+          results[i] = await this.receive(messages[i], origin);
+        } catch (e) {
+          if (isKeyPearsError(e)) results[i] = { error: { code: e.code, message: e.message.slice(0, 1000) } };
+          else if (isDatabaseUnavailable(e)) {
+            results[i] = { error: { code: 'database_unavailable', message: 'the database is unavailable' } };
+          } else throw e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, messages.length) }, work));
+    return { results };
   }
 
   /**

@@ -4,8 +4,10 @@
  *   target URI starts with it);
  * - the domain it acts for (`keypears-domain`) is served, according to discovery, by the node
  *   it claims to come from (`keypears-origin`);
- * - it is signed by a key that node publishes (its document is refetched once, rate-limited,
- *   for an unknown key id), within its validity window and the allowed clock skew;
+ * - it is signed by a key that node publishes (its document is refetched, rate-limited, for an
+ *   unknown key id or when the copy held is older than KEY_TRUST_SECONDS), within its validity
+ *   window and the allowed clock skew; the discovery and refetches are charged to the
+ *   request's source (OutboundBudget), after every check that needs no network;
  * - its nonce was never seen before (kept in PostgreSQL, shared by replicas).
  * The services then check that every address the request speaks for is in that domain
  * (BundleBrokerService.claimForNode, InboundExchangeService).
@@ -14,7 +16,9 @@ import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable
 import type { FastifyRequest } from 'fastify';
 import { SignedRequestVerifier } from '../auth/signed-request.verifier.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { requestSource } from '../common/request-source.js';
 import { DiscoveryService } from '../discovery/discovery.service.js';
+import { OutboundBudget } from '../discovery/outbound-budget.js';
 import { parseDomain } from '../protocol/address.js';
 import { normalizeNodeUrl } from '../protocol/discovery.js';
 import { fromB64uSized } from '../protocol/encoding.js';
@@ -58,6 +62,7 @@ export class FederationGuard implements CanActivate {
   constructor(
     private readonly verifier: SignedRequestVerifier,
     private readonly discovery: DiscoveryService,
+    private readonly budget: OutboundBudget,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -98,7 +103,11 @@ export class FederationGuard implements CanActivate {
         // The node that discovery names for the domain must be the one the request says it
         // comes from (checked before the key, so a stranger's key id is not looked up at all),
         // and it must publish the key.
-        const { key } = await this.discovery.nodeVerificationKey(domain, keyId, originNode);
+        // Everything checkable locally (headers, signature parameters, time window, digest)
+        // has passed by now; the network work left is charged to the request's source.
+        const { key } = await this.discovery.nodeVerificationKey(domain, keyId, originNode, {
+          beforeNetwork: this.budget.chargeTo(requestSource(request)),
+        });
         return fromB64uSized(key.publicKey, 32, 'node key');
       },
     });

@@ -43,6 +43,11 @@ export interface SafeFetchOptions {
   /** Same-origin redirects followed for GET. Default 3; 0 refuses every redirect. */
   maxRedirects?: number;
   signal?: AbortSignal;
+  /**
+   * Keep-alive connections to reuse (one agent per origin and checked address); without it,
+   * each request opens a connection of its own and closes it.
+   */
+  agents?: PeerAgents;
 }
 
 export interface SafeResponse {
@@ -247,14 +252,16 @@ async function fetchOnce(
   opts: SafeFetchOptions & { signal: AbortSignal; maxBytes: number; timeoutMs: number },
 ): Promise<{ status: number; headers: Record<string, string>; body: Uint8Array }> {
   const { Agent, request } = await loadUndici();
-  const agent = new Agent({
-    connect: { lookup: pinnedLookup(address), timeout: opts.timeoutMs } as Record<string, unknown>,
-    headersTimeout: opts.timeoutMs,
-    bodyTimeout: opts.timeoutMs,
-    maxResponseSize: opts.maxBytes,
-    connections: 1,
-    pipelining: 0,
-  });
+  const agent = opts.agents
+    ? await opts.agents.get(url.origin, address)
+    : new Agent({
+        connect: { lookup: pinnedLookup(address), timeout: opts.timeoutMs } as Record<string, unknown>,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+        maxResponseSize: opts.maxBytes,
+        connections: 1,
+        pipelining: 0,
+      });
   try {
     const res = await request(url, {
       dispatcher: agent,
@@ -262,6 +269,8 @@ async function fetchOnce(
       headers: { 'user-agent': 'keypears-node', accept: 'application/json', ...opts.headers },
       body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : Buffer.from(opts.body),
       signal: opts.signal,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
     });
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(res.headers)) {
@@ -281,7 +290,64 @@ async function fetchOnce(
     });
     return { status: res.statusCode, headers, body };
   } finally {
-    void agent.destroy().catch(() => undefined);
+    if (!opts.agents) void agent.destroy().catch(() => undefined);
+  }
+}
+
+export interface PeerAgentLimits {
+  /** Origins (with their checked address) that keep an agent; the least recently used goes first. */
+  maxPeers: number;
+  /** Connections one agent opens to its origin at most. */
+  connectionsPerPeer: number;
+  /** How long an idle connection is kept open. */
+  keepAliveMs: number;
+  /** Deadline of a new connection, TLS included. */
+  connectTimeoutMs: number;
+}
+
+/**
+ * Keep-alive connections to other nodes: one undici agent per origin and checked address, its
+ * connections pinned to that address like every request of safeFetch, at most
+ * `connectionsPerPeer` each, for at most `maxPeers` origins (least recently used closed first).
+ */
+export class PeerAgents {
+  private readonly agents = new Map<string, import('undici').Agent>();
+
+  constructor(private readonly limits: PeerAgentLimits) {}
+
+  async get(origin: string, address: string): Promise<import('undici').Agent> {
+    const { Agent } = await loadUndici();
+    const key = `${origin} ${address}`;
+    let agent = this.agents.get(key);
+    if (agent) {
+      this.agents.delete(key); // most recently used last
+    } else {
+      agent = new Agent({
+        connect: { lookup: pinnedLookup(address), timeout: this.limits.connectTimeoutMs } as Record<string, unknown>,
+        connections: this.limits.connectionsPerPeer,
+        keepAliveTimeout: this.limits.keepAliveMs,
+        keepAliveMaxTimeout: this.limits.keepAliveMs,
+        pipelining: 1,
+      });
+    }
+    this.agents.set(key, agent);
+    for (const [oldest, old] of this.agents) {
+      if (this.agents.size <= this.limits.maxPeers) break;
+      this.agents.delete(oldest);
+      void old.close().catch(() => undefined);
+    }
+    return agent;
+  }
+
+  /** Agents currently kept (for tests and metrics). */
+  get size(): number {
+    return this.agents.size;
+  }
+
+  async close(): Promise<void> {
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(agents.map((a) => a.destroy().catch(() => undefined)));
   }
 }
 
@@ -331,7 +397,10 @@ export async function safeFetch(rawUrl: string | URL, options: SafeFetchOptions)
         },
       };
     } catch (e) {
-      throw mapError(e, url, timeoutMs, timeout.aborted);
+      // A caller's own deadline (a TimeoutError reason) is a timeout too.
+      const callerTimedOut =
+        options.signal?.aborted === true && (options.signal.reason as Error)?.name === 'TimeoutError';
+      throw mapError(e, url, timeoutMs, timeout.aborted || callerTimedOut);
     }
   }
 }

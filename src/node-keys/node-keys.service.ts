@@ -1,9 +1,11 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { DatabasePubSub } from '../database/pubsub.js';
 import { ed25519Keygen, ed25519Sign, sha256 } from '../protocol/crypto.js';
 import { DISCOVERY_VERSION, type NodeDocument, type NodeKey } from '../protocol/discovery.js';
 import { toB64u } from '../protocol/encoding.js';
+import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES } from '../protocol/exchange-api.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { NODE_VERSION } from '../version.js';
 import { NodeKeyRepository, type StoredNodeKey } from './node-key.repository.js';
@@ -17,8 +19,14 @@ export interface SigningKey {
 
 /** Default time a rotated-out key stays published and valid for verification. */
 export const DEFAULT_OVERLAP_SECONDS = 7 * 24 * 3600;
-/** How long the key list is reused from memory before the database is asked again. */
+/**
+ * How long the key list is reused from memory before the database is asked again. A rotation
+ * is announced to every replica at once (NODE_KEYS_CHANNEL); this bounds the time a replica
+ * that missed the announcement (its notification connection down) keeps the old list.
+ */
 const KEY_CACHE_MS = 30_000;
+/** Announces a change of the node keys to every process sharing the database. */
+export const NODE_KEYS_CHANNEL = 'keypears_node_keys';
 
 /** A key id derived from the public key: stable, unique in practice, safe in headers. */
 export const nodeKeyId = (publicKey: Uint8Array): string => toB64u(sha256(publicKey)).slice(0, 22);
@@ -38,17 +46,29 @@ const published = (k: StoredNodeKey): NodeKey => ({
  * rotated by the operator with an overlap during which the old key is still published.
  */
 @Injectable()
-export class NodeKeysService implements OnModuleInit {
+export class NodeKeysService implements OnModuleInit, OnModuleDestroy {
   private cache: { keys: StoredNodeKey[]; at: number } | undefined;
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly repository: NodeKeyRepository,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    private readonly pubsub: DatabasePubSub,
+  ) {
+    // A rotation anywhere (another replica, the admin command) drops this process's copy.
+    this.unsubscribe = pubsub.subscribe(NODE_KEYS_CHANNEL, {
+      message: () => (this.cache = undefined),
+      resumed: () => (this.cache = undefined),
+    });
+  }
 
   async onModuleInit(): Promise<void> {
     await this.ensureCurrentKey();
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
   }
 
   /** Creates the first key if there is none; safe when several replicas start at once. */
@@ -62,7 +82,10 @@ export class NodeKeysService implements OnModuleInit {
     return { keyId: nodeKeyId(publicKey), publicKey, secretKey, notBefore, notAfter: null };
   }
 
-  /** Unexpired keys, newest first (cached for 30 s: a rotation elsewhere shows up within that). */
+  /**
+   * Unexpired keys, newest first: cached until a rotation is announced, for 30 s at most. A key
+   * past its end is dropped from the cached list at once, whatever the cache's age.
+   */
   private async keys(): Promise<StoredNodeKey[]> {
     const now = this.clock.now();
     if (this.cache && now.getTime() - this.cache.at < KEY_CACHE_MS) {
@@ -104,6 +127,7 @@ export class NodeKeysService implements OnModuleInit {
       domains: this.config.domains,
       keys: await this.publishedKeys(),
       software: { name: 'keypears-node', version: NODE_VERSION },
+      batch: { maxMessages: MAX_BATCH_MESSAGES, maxBytes: MAX_BATCH_BYTES },
     };
   }
 
@@ -119,6 +143,7 @@ export class NodeKeysService implements OnModuleInit {
     const next = this.generate(now);
     const retired = await this.repository.rotate(next, new Date(now.getTime() + overlapSeconds * 1000));
     this.cache = undefined;
+    await this.pubsub.publish(NODE_KEYS_CHANNEL, 'rotated');
     return { current: published(next), retired: retired.map(published) };
   }
 }

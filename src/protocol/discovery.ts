@@ -168,6 +168,20 @@ export const NodeDocumentSchema = z.object({
   domains: z.array(z.string().max(253)).max(MAX_DOCUMENT_DOMAINS),
   keys: z.array(NodeKeySchema).min(1).max(MAX_DOCUMENT_KEYS),
   software: z.object({ name: z.string().max(64), version: z.string().max(64) }).optional(),
+  /**
+   * The `batch` feature (docs/protocol.md §9.5): the node takes several federation messages in
+   * one request, up to `maxMessages` of them in a body of at most `maxBytes`.
+   */
+  batch: z
+    .object({
+      maxMessages: z.number().int().min(1).max(10_000),
+      maxBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024),
+    })
+    .optional(),
   /** The node's transparency log (docs/transparency.md §10.1), kept as sent: its readers parse it strictly. */
   transparency: z.unknown().optional(),
 });

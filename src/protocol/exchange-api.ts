@@ -182,3 +182,32 @@ export const FederationAckSchema = z.strictObject({
   status: z.enum(EXCHANGE_STATUSES),
 });
 export type FederationAck = z.infer<typeof FederationAckSchema>;
+
+/**
+ * Most messages in one `POST /api/v1/federation/batch` (docs/protocol.md §9.5); a node that
+ * announces the feature takes at least this many, and at most its `maxMessages`.
+ */
+export const MAX_BATCH_MESSAGES = 64;
+/** Largest batch body this node takes (its body limit for every request, 512 KiB); larger is `payload_too_large`. */
+export const MAX_BATCH_BYTES = 512 * 1024;
+
+/** `POST /api/v1/federation/batch`: several messages of §9.3 in one signed request. */
+export const FederationBatchSchema = z.strictObject({
+  messages: z.array(FederationMessageSchema).min(1).max(MAX_BATCH_MESSAGES),
+});
+export type FederationBatch = z.infer<typeof FederationBatchSchema>;
+
+/** One message's outcome in a batch: its ack, or the error it alone would have been answered with. */
+export const FederationBatchResultSchema = z.union([
+  FederationAckSchema,
+  z.strictObject({
+    error: z.strictObject({ code: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/), message: z.string().max(1000) }),
+  }),
+]);
+export type FederationBatchResult = z.infer<typeof FederationBatchResultSchema>;
+
+/** The answer to a batch: one result per message, in the order of the messages. */
+export const FederationBatchAnswerSchema = z.strictObject({
+  results: z.array(FederationBatchResultSchema).max(MAX_BATCH_MESSAGES),
+});
+export type FederationBatchAnswer = z.infer<typeof FederationBatchAnswerSchema>;

@@ -7,33 +7,43 @@ import { describe, expect, it } from '@jest/globals';
 import { ed25519PublicKey, ed25519Verify, sha256 } from './crypto.js';
 import { fromB64u, fromHex, toB64u, toHex, utf8 } from './encoding.js';
 import { exchangeTranscript } from './exchange.js';
-import { ConfirmationMessageSchema, InitiationMessageSchema } from './exchange-api.js';
+import {
+  ConfirmationMessageSchema,
+  FederationBatchAnswerSchema,
+  FederationBatchSchema,
+  InitiationMessageSchema,
+} from './exchange-api.js';
 import { checkIncomingInitiation } from './exchange-message.js';
 import { signRequest, verifyRequest } from './http-signature.js';
 import { parseWire } from './wire.js';
 
 const vectors = JSON.parse(readFileSync('docs/test-vectors/federation.json', 'utf8'));
-const { request } = vectors;
+const { request, batch } = vectors;
+
+/** Signs a vector's request with the node key from its inputs, checks the headers, and checks its signature over its signature base. */
+function expectSignedAsDocumented(v: typeof request): void {
+  const headers = signRequest({
+    method: v.method,
+    targetUri: v.targetUri,
+    body: utf8(v.body),
+    keyId: v.keyId,
+    secretKey: fromHex(request.nodeSecretKey),
+    headers: v.coveredHeaders,
+    now: v.created,
+    ttlSeconds: v.expires - v.created,
+    nonce: v.nonce,
+  });
+  expect(headers).toEqual(v.headers);
+  const signature = new Uint8Array(Buffer.from(/^kp=:(.*):$/.exec(v.headers.Signature)![1], 'base64'));
+  expect(ed25519Verify(signature, utf8(v.signatureBase), fromB64u(request.nodePublicKey))).toBe(true);
+}
 
 describe('federation request vector', () => {
   it('reproduces the headers and signature base from the node key and the request', () => {
     const seed = fromHex(request.nodeSecretKey);
     expect(toB64u(ed25519PublicKey(seed))).toBe(request.nodePublicKey);
     expect(toB64u(sha256(ed25519PublicKey(seed))).slice(0, 22)).toBe(request.keyId);
-    const headers = signRequest({
-      method: request.method,
-      targetUri: request.targetUri,
-      body: utf8(request.body),
-      keyId: request.keyId,
-      secretKey: seed,
-      headers: request.coveredHeaders,
-      now: request.created,
-      ttlSeconds: request.expires - request.created,
-      nonce: request.nonce,
-    });
-    expect(headers).toEqual(request.headers);
-    const signature = new Uint8Array(Buffer.from(/^kp=:(.*):$/.exec(request.headers.Signature)![1], 'base64'));
-    expect(ed25519Verify(signature, utf8(request.signatureBase), fromB64u(request.nodePublicKey))).toBe(true);
+    expectSignedAsDocumented(request);
   });
 
   it('verifies with the covered federation headers, and not with any of them changed', async () => {
@@ -53,6 +63,35 @@ describe('federation request vector', () => {
         code: 'bad_signature',
       });
     }
+  });
+});
+
+describe('federation batch vector', () => {
+  it('is the two messages of the first case, signed as a federation request, and verifies', async () => {
+    const first = vectors.messages[0];
+    expect(batch.body).toBe(JSON.stringify({ messages: [first.message, first.confirmationMessage] }));
+    const parsed = parseWire(FederationBatchSchema, JSON.parse(batch.body));
+    expect(parsed.messages.map((m) => m.type)).toEqual(['initiation', 'confirmation']);
+    expectSignedAsDocumented(batch);
+    await expect(
+      verifyRequest({
+        method: batch.method,
+        targetUri: batch.targetUri,
+        body: utf8(batch.body),
+        headers: { ...batch.headers, ...batch.coveredHeaders },
+        requiredHeaders: Object.keys(batch.coveredHeaders),
+        now: batch.created + 1,
+        resolveKey: () => fromB64u(request.nodePublicKey),
+      }),
+    ).resolves.toMatchObject({ keyId: request.keyId });
+  });
+
+  it('has an answer with one result per message, in order', () => {
+    const { results } = parseWire(FederationBatchAnswerSchema, JSON.parse(batch.answer));
+    expect(results).toEqual([
+      { exchangeId: vectors.messages[0].message.initiation.exchangeId, status: 'delivered' },
+      { error: { code: 'not_found', message: 'no such exchange' } },
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { LogAuditService } from './log-audit.service.js';
 import { TransparencyController } from './transparency.controller.js';
 import { TransparencyRepository } from './transparency.repository.js';
 import { TransparencyService } from './transparency.service.js';
@@ -9,7 +10,7 @@ import { TransparencyService } from './transparency.service.js';
  */
 @Module({
   controllers: [TransparencyController],
-  providers: [TransparencyService, TransparencyRepository],
-  exports: [TransparencyService],
+  providers: [TransparencyService, TransparencyRepository, LogAuditService],
+  exports: [TransparencyService, LogAuditService],
 })
 export class TransparencyModule {}

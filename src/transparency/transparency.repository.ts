@@ -295,6 +295,21 @@ export class TransparencyRepository {
     }));
   }
 
+  /** How many accounts have no entry in `generation`. */
+  async countUnlogged(generation: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM account WHERE kt_generation IS DISTINCT FROM $1',
+      [generation],
+    );
+    return Number(rows[0].n);
+  }
+
+  /** One account with its entry, by address. */
+  async accountEntry(address: string): Promise<LoggedAccount | null> {
+    const [account] = await this.accountPage('', 1, address);
+    return account ?? null;
+  }
+
   /**
    * Ends the import phase: sets `import_end` to the log's size if no account is left without
    * an entry (checked under the head's lock, so no import can follow).
@@ -315,7 +330,7 @@ export class TransparencyRepository {
   }
 
   /** Accounts as the self-check reads them, a page at a time by address (for a full check of the log). */
-  async accountPage(after: string, limit: number): Promise<LoggedAccount[]> {
+  async accountPage(after: string, limit: number, only?: string): Promise<LoggedAccount[]> {
     const { rows } = await this.pool.query<
       AccountEntryRow & {
         address: string;
@@ -326,8 +341,8 @@ export class TransparencyRepository {
       }
     >(
       `SELECT address, identity_key, identity_dh_key_id, identity_dh_key, identity_dh_signature, ${ACCOUNT_ENTRY_COLUMNS}
-         FROM account WHERE address > $1 ORDER BY address LIMIT $2`,
-      [after, limit],
+         FROM account WHERE address > $1 AND ($3::text IS NULL OR address = $3) ORDER BY address LIMIT $2`,
+      [after, limit, only ?? null],
     );
     return rows.map((r) => ({
       address: r.address,

@@ -4,7 +4,7 @@
  * transaction, serves the log's routes and the `transparency` member of identity and bundle
  * answers, and checks every account it serves against its entry.
  */
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { DbTransaction } from '../database/transaction.js';
@@ -75,17 +75,6 @@ export interface PreparedEntry {
   account: LoggedAccount;
 }
 
-/** What an operator sees of the log (`npm run admin -- kt status`). */
-export interface LogStatus {
-  generation: number;
-  origin: string;
-  log: string;
-  size: number;
-  importEnd: number | null;
-  advertised: boolean;
-  checkpoint: string | null;
-}
-
 const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 /** The offsets to try, nearest first: 0, -1, 1, -2, 2, ... */
@@ -98,7 +87,7 @@ function* nearestFirst(limit: number): Generator<number> {
 }
 
 @Injectable()
-export class TransparencyService implements OnModuleInit {
+export class TransparencyService {
   private readonly logger = new Logger(TransparencyService.name);
   private loaded: LoadedLog | undefined;
   /** Set once the log holds every account it started with; never changes afterwards. */
@@ -111,15 +100,25 @@ export class TransparencyService implements OnModuleInit {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    await this.start();
+  private starting: Promise<void> | undefined;
+
+  /**
+   * Starts the log once: at the node's start (createNode), or on first use by a registration
+   * (tests that build services without the application).
+   */
+  started(): Promise<void> {
+    this.starting ??= this.start().catch((e: unknown) => {
+      this.starting = undefined;
+      throw e;
+    });
+    return this.starting;
   }
 
   /**
    * Creates the log when the node has none (or a new generation when the node's URL, and so
    * its origin, changed), then logs every account that has no entry yet (§12.3).
    */
-  async start(): Promise<void> {
+  private async start(): Promise<void> {
     let stored = await this.repository.currentLog();
     if (!stored) {
       stored = await this.createGeneration(1);
@@ -273,10 +272,11 @@ export class TransparencyService implements OnModuleInit {
    * The `register` entry of a new account, computed before its transaction; `append` writes it
    * in the transaction that creates the account (§12.2).
    */
-  prepareRegistration(
+  async prepareRegistration(
     address: string,
     registration: Omit<RegistrationRecord, 'nodeBaseUrl'> & { registeredAt: number; registrationProof: Uint8Array },
-  ): PreparedEntry {
+  ): Promise<PreparedEntry> {
+    await this.started();
     const log = this.current();
     const record: RegistrationRecord = { nodeBaseUrl: this.config.publicUrl, ...registration };
     const prepared = this.prepare(address, 'register', record, '');
@@ -327,10 +327,14 @@ export class TransparencyService implements OnModuleInit {
     );
   }
 
-  /** Why an account does not match its entry, or undefined when it does. */
-  entryProblem(account: LoggedAccount): string | undefined {
+  /**
+   * Why an account does not match its entry, or undefined when it does.
+   *
+   * @param logComplete whether every account must have an entry (the log holds them all).
+   */
+  entryProblem(account: LoggedAccount, logComplete = this.advertisement !== undefined): string | undefined {
     const { entry } = account;
-    if (!entry) return this.advertisement ? 'the account has no log entry' : undefined;
+    if (!entry) return logComplete ? 'the account has no log entry' : undefined;
     if (entry.storedEntry === null) return `the log has no entry ${entry.index}`;
     let stored;
     try {
@@ -356,6 +360,7 @@ export class TransparencyService implements OnModuleInit {
    * @param at a signed head to prove against instead of the latest (the registration's own).
    */
   async member(account: LoggedAccount, known: number, at?: AppendResult): Promise<TransparencyMember | undefined> {
+    await this.started();
     const log = this.current();
     const { entry } = account;
     if (!this.advertisement || !entry || entry.generation !== log.generation) return undefined;
@@ -382,6 +387,12 @@ export class TransparencyService implements OnModuleInit {
     }
     if (consistency) member.consistency = { from: known, proof: consistency.map(toB64u) };
     return member;
+  }
+
+  /** PATH(index, D[size]) from the stored rows. */
+  async proveInclusion(generation: number, index: number, size: number): Promise<Uint8Array[]> {
+    const [proof] = await this.proofs(generation, [planInclusionProof(index, size)]);
+    return proof;
   }
 
   /** The hashes of several planned proofs, from one read of the stored rows. */
@@ -447,21 +458,5 @@ export class TransparencyService implements OnModuleInit {
     const entries = await this.repository.readEntries(log.generation, start, end);
     if (entries.length !== tile.width) throw new KeyPearsError('internal_error', 'stored entries are missing');
     return formatEntryBundle(entries);
-  }
-
-  /** The log as an operator sees it. */
-  async status(): Promise<LogStatus> {
-    const log = this.current();
-    const stored = await this.repository.currentLog();
-    const head = await this.repository.latestCheckpoint(log.generation);
-    return {
-      generation: log.generation,
-      origin: log.origin,
-      log: log.url,
-      size: stored?.size ?? 0,
-      importEnd: stored?.importEnd ?? null,
-      advertised: this.advertisement !== undefined,
-      checkpoint: head?.note ?? null,
-    };
   }
 }

@@ -13,11 +13,14 @@ import { ExchangeModule } from '../../src/exchange/exchange.module.js';
 import { ExchangeRepository } from '../../src/exchange/exchange.repository.js';
 import { ExchangeService } from '../../src/exchange/exchange.service.js';
 import { ExchangeWaiters } from '../../src/exchange/exchange-waiters.js';
-import { FEDERATION_MESSAGES_PATH } from '../../src/exchange/federation-paths.js';
 import { InboundExchangeService } from '../../src/exchange/inbound-exchange.service.js';
 import { OutboxRepository } from '../../src/exchange/outbox/outbox.repository.js';
 import { OutboxWorker } from '../../src/exchange/outbox/outbox.worker.js';
-import { FederationClient, type FederationPostOptions } from '../../src/federation/federation.client.js';
+import {
+  FederationClient,
+  type DeliveryOutcome,
+  type FederationPostOptions,
+} from '../../src/federation/federation.client.js';
 import { KeyPearsError } from '../../src/protocol/errors.js';
 import type { FederationMessage } from '../../src/protocol/exchange-api.js';
 import type { ExchangeInitiation } from '../../src/protocol/wire.js';
@@ -57,7 +60,6 @@ const PERMANENT = [
 
 interface Delivery {
   domain: string;
-  path: string;
   body: FederationMessage;
   options: FederationPostOptions;
 }
@@ -68,10 +70,26 @@ const peer = {
   answer: async (_: Delivery): Promise<unknown> => ({}),
 };
 const federation = {
-  post: async (domain: string, path: string, body: unknown, options: FederationPostOptions) => {
-    const delivery = { domain, path, body: body as FederationMessage, options };
-    peer.deliveries.push(delivery);
-    return peer.answer(delivery);
+  /**
+   * As FederationClient.deliver: one outcome per message; a peer that cannot be reached
+   * (peer_unavailable) is also the delivery's peer failure.
+   */
+  deliver: async (domain: string, messages: FederationMessage[], options: FederationPostOptions) => {
+    const outcomes: DeliveryOutcome[] = [];
+    let peerFailure: KeyPearsError | undefined;
+    for (const body of messages) {
+      const delivery = { domain, body, options };
+      peer.deliveries.push(delivery);
+      try {
+        await peer.answer(delivery);
+        outcomes.push({ ack: { exchangeId: 'x', status: 'delivered' } });
+      } catch (e) {
+        const error = e as KeyPearsError;
+        if (error.code === 'peer_unavailable') peerFailure = error;
+        outcomes.push({ error });
+      }
+    }
+    return { outcomes, peerFailure };
   },
 };
 const unavailable = async (): Promise<never> => {
@@ -175,11 +193,7 @@ describe('delivery', () => {
     await worker.drain();
     expect(peer.deliveries).toHaveLength(1);
     const [delivery] = peer.deliveries;
-    expect(delivery).toMatchObject({
-      domain: 'a.test',
-      path: FEDERATION_MESSAGES_PATH,
-      options: { senderDomain: 'b.test' },
-    });
+    expect(delivery).toMatchObject({ domain: 'a.test', options: { senderDomain: 'b.test' } });
     expect(delivery.body).toMatchObject({ type: 'initiation', initiation, initiatorIdentity: bob.identity });
     expect(await messageOf(initiation.exchangeId)).toMatchObject({
       attempts: 1,
@@ -349,6 +363,55 @@ describe('delivery', () => {
     const message = await messageOf(initiation.exchangeId);
     expect(message).toMatchObject({ attempts: 1, failed_at: null, delivered_at: null });
     expect(message.last_error).toMatch(/^internal_error: the stored message does not parse/);
+  });
+});
+
+describe('peers never wait for each other', () => {
+  const carolOfC = () => remoteUser(`carol${++serial}@c.test`, 'https://kp.c.test', graph.clock.unixSeconds());
+  const deliveredTo = (domain: string) => peer.deliveries.filter((d) => d.domain === domain).length;
+
+  it('delivers a message queued for one peer while a request to another hangs, in the same round', async () => {
+    let release: () => void = () => undefined;
+    const hanging = new Promise<void>((resolve) => (release = resolve));
+    peer.answer = async (d) => {
+      if (d.domain === 'c.test') await hanging;
+      return {};
+    };
+    const toC = await bobStarts(carolOfC());
+    const round = worker.drain();
+    // Queued while c.test's request hangs: the round claims again (at its next poll), and
+    // delivers it without waiting for c.test.
+    const toA = await bobStarts();
+    for (let i = 0; i < 200 && (await exchangeOf(toA.exchangeId)).status !== 'delivered'; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect((await exchangeOf(toA.exchangeId)).status).toBe('delivered');
+    expect((await exchangeOf(toC.exchangeId)).status).toBe('pending');
+    release();
+    await round;
+    expect((await exchangeOf(toC.exchangeId)).status).toBe('delivered');
+  });
+
+  it('pauses a peer that failed: its other messages wait unattempted while other peers are served, then one request probes', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    peer.answer = async (d) => (d.domain === 'c.test' ? unavailable() : {});
+    const first = await bobStarts(carolOfC());
+    await worker.drain();
+    expect(deliveredTo('c.test')).toBe(1);
+    // Queued after the failure: due at once, but c.test is paused for 500 ms (its first backoff).
+    const later = await Promise.all([bobStarts(carolOfC()), bobStarts(carolOfC())]);
+    const toA = await bobStarts();
+    graph.clock.advance(499);
+    await worker.drain();
+    expect(deliveredTo('c.test')).toBe(1);
+    expect((await exchangeOf(toA.exchangeId)).status).toBe('delivered');
+    for (const i of later) expect(await messageOf(i.exchangeId)).toMatchObject({ attempts: 0, last_error: null });
+    // The pause is over: one request (a batch of the two waiting messages and the first one).
+    peer.answer = async () => ({});
+    graph.clock.advance(1);
+    await worker.drain();
+    expect(deliveredTo('c.test')).toBe(1 + 3);
+    for (const i of [first, ...later]) expect((await exchangeOf(i.exchangeId)).status).toBe('delivered');
   });
 });
 

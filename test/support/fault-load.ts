@@ -7,7 +7,9 @@
 import { PrismaService } from '../../src/database/prisma.service.js';
 import { KeyPearsError } from '../../src/protocol/errors.js';
 import { initiateExchange } from '../../src/protocol/exchange.js';
+import type { DecodedPrekeyBundle, ExchangeInitiation } from '../../src/protocol/wire.js';
 import { eventually, type ExchangeUser } from './exchange-users.js';
+import { initiatorKeys } from './remote-user.js';
 import type { TestNode } from './test-node.js';
 import { nowSeconds } from './test-users.js';
 
@@ -20,18 +22,14 @@ export const UNLIMITED = {
   KEYPEARS_OUTSTANDING_INITIATIONS_PER_SENDER: '1000000',
 };
 
+/** A new initiation from `from` for a bundle of the recipient's it claimed, dated now. */
+export const initiationFor = (from: ExchangeUser, peerBundle: DecodedPrekeyBundle): ExchangeInitiation =>
+  initiateExchange({ self: initiatorKeys(from.ks), peerBundle, createdAt: nowSeconds() }).initiation;
+
 /** Starts one exchange from `from` to `to` as the SDK would; resolves to the exchange id the node acknowledged. */
 export async function startOne(from: ExchangeUser, to: string): Promise<string> {
   const { bundle, decoded } = await from.client.exchangeBundle(to);
-  const { initiation } = initiateExchange({
-    self: {
-      address: from.ks.address,
-      identitySecretKey: from.ks.identitySecretKey,
-      identityDhSecretKey: from.ks.identityDh.secretKey,
-    },
-    peerBundle: decoded,
-    createdAt: nowSeconds(),
-  });
+  const initiation = initiationFor(from, decoded);
   const answer = await from.client.startExchange({ initiation, bundle });
   if (answer.status !== 'pending' && answer.status !== 'delivered') throw new Error(`started as ${answer.status}`);
   return initiation.exchangeId;

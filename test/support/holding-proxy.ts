@@ -2,6 +2,8 @@
  * A loopback HTTP proxy in front of a node (the node's public URL points at it). It forwards
  * everything; while `hold` is set, requests to `holdPath` are forwarded and processed by the
  * node but the answer is never passed back: the sender sees a delivery that never finishes.
+ * While `blackhole` is set, requests to `holdPath` are read and then neither forwarded nor
+ * answered: a peer that accepts connections and never says anything.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,14 +14,26 @@ export interface HoldingProxy {
   /** Port of the node behind the proxy (set once it is known). */
   targetPort: number;
   hold: boolean;
+  blackhole: boolean;
   /** Requests to `holdPath` whose answers were swallowed. */
   held: number;
+  /** Requests to `holdPath` that were swallowed whole, and how many of those are still open. */
+  swallowed: number;
+  openSwallowed(): number;
   close(): Promise<void>;
 }
 
 export async function startHoldingProxy(holdPath: string): Promise<HoldingProxy> {
   const sockets = new Set<import('node:net').Socket>();
+  const open = new Set<http.IncomingMessage>();
   const server = http.createServer((req, res) => {
+    if (proxy.blackhole && req.url === holdPath) {
+      proxy.swallowed++;
+      open.add(req);
+      req.resume();
+      req.socket.on('close', () => open.delete(req));
+      return;
+    }
     const upstream = http.request(
       { host: '127.0.0.1', port: proxy.targetPort, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -52,7 +66,10 @@ export async function startHoldingProxy(holdPath: string): Promise<HoldingProxy>
     url: `http://127.0.0.1:${port}`,
     targetPort: 0,
     hold: false,
+    blackhole: false,
     held: 0,
+    swallowed: 0,
+    openSwallowed: () => open.size,
     close: () =>
       new Promise((resolve) => {
         for (const s of sockets) s.destroy();

@@ -1,7 +1,8 @@
 /**
- * A nameserver for the DNS fault cases: over UDP it answers every query truncated (TC set, no
- * answers), so a resolver must ask again over TCP; over TCP it either passes the query on to
- * a loopback nameserver (`tcp = 'answer'`) or accepts the connection and never says anything
+ * A nameserver for the DNS fault cases: over UDP it answers queries for `names` (every query
+ * when none are given) truncated (TC set, no answers), so a resolver must ask again over TCP,
+ * and passes other queries on to a loopback nameserver; over TCP it either passes the query
+ * on too (`tcp = 'answer'`) or accepts the connection and never says anything
  * (`tcp = 'hang'`). Both on 127.0.0.1, one free port.
  */
 import dgram from 'node:dgram';
@@ -20,11 +21,24 @@ export interface TruncatingNameserver {
   stop(): Promise<void>;
 }
 
-export async function startTruncatingNameserver(upstream: LoopbackNameserver): Promise<TruncatingNameserver> {
+export async function startTruncatingNameserver(
+  upstream: LoopbackNameserver,
+  names?: string[],
+): Promise<TruncatingNameserver> {
   const port = await freePort();
   const udp = dgram.createSocket('udp4');
   udp.on('message', (message, rinfo) => {
     const request = dns2.Packet.parse(message);
+    const name = request.questions[0]?.name.toLowerCase().replace(/\.$/, '');
+    if (names && !names.includes(name)) {
+      const forward = dgram.createSocket('udp4');
+      forward.on('message', (answer) => {
+        udp.send(answer, rinfo.port, rinfo.address);
+        forward.close();
+      });
+      forward.send(message, upstream.port, '127.0.0.1');
+      return;
+    }
     const response = dns2.Packet.createResponseFromRequest(request);
     response.header.tc = 1;
     udp.send(response.toBuffer(), rinfo.port, rinfo.address);

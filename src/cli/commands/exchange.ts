@@ -40,7 +40,8 @@ const SPINNER_MS = 250;
 async function withProgress<T>(io: CommandIo, line: () => string, work: () => Promise<T>): Promise<T> {
   if (io.json) return work();
   let frame = 0;
-  const show = () => io.progress(`${SPINNER[frame++ % SPINNER.length]} ${line()}`);
+  // Redrawn in place (a carriage return, no new line): a two-minute wait is one line, not 480.
+  const show = () => io.progress(`${SPINNER[frame++ % SPINNER.length]} ${line()}`, false);
   show();
   const timer = setInterval(show, SPINNER_MS);
   try {

@@ -70,16 +70,20 @@ export const signatureCases: ConformanceCase[] = [
     const answer = await ctx.signedAs(alice, 'GET', ME, undefined, { secretKey: ed25519Keygen().secretKey });
     expectError(answer, 401, 'request_signature_invalid');
   }),
-  requestCase('signatures: a key id that is no account of the node -> 401 unknown_key', async (ctx) => {
-    const alice = await ctx.alice();
-    expectError(await ctx.signedAs(alice, 'GET', ME, undefined, { keyId: ctx.local('nobody') }), 401, 'unknown_key');
-  }),
+  requestCase(
+    'signatures: a key id that is no account of the node -> 401 request_signature_invalid, as a wrong key',
+    async (ctx) => {
+      const alice = await ctx.alice();
+      const answer = await ctx.signedAs(alice, 'GET', ME, undefined, { keyId: ctx.local('nobody') });
+      expectError(answer, 401, 'request_signature_invalid');
+    },
+  ),
   casesOf('docs/protocol.md §1.1')(
-    'signatures: a key id that is the address in another spelling -> 401 unknown_key',
+    'signatures: a key id that is the address in another spelling -> 401 request_signature_invalid',
     async (ctx) => {
       const alice = await ctx.alice();
       const answer = await ctx.signedAs(alice, 'GET', ME, undefined, { keyId: alice.address.toUpperCase() });
-      expectError(answer, 401, 'unknown_key');
+      expectError(answer, 401, 'request_signature_invalid');
     },
   ),
   requestCase('signatures: the body changed -> 401 digest_mismatch', async (ctx) => {

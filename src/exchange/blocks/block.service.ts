@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AccountKey } from '../../accounts/account.repository.js';
 import { Clock } from '../../common/clock.js';
 import { KeyPearsError } from '../../protocol/errors.js';
-import type { BlockList } from '../../protocol/exchange-api.js';
+import { BlockPatternSchema, type BlockList } from '../../protocol/exchange-api.js';
 import { BlockRepository } from './block.repository.js';
 
 /**
@@ -30,9 +30,14 @@ export class BlockService {
     return this.list(account);
   }
 
-  /** @throws KeyPearsError `not_found` when the pattern was not blocked. */
+  /**
+   * @param pattern as the client sent it (a route parameter): anything that is not a canonical
+   *   address or domain is no block, and never reaches the database.
+   * @throws KeyPearsError `not_found` when the pattern was not blocked.
+   */
   async remove(account: AccountKey, pattern: string): Promise<BlockList> {
-    if (!(await this.blocks.remove(account.id, pattern))) throw new KeyPearsError('not_found', 'no such block');
+    const blocked = BlockPatternSchema.safeParse(pattern).success && (await this.blocks.remove(account.id, pattern));
+    if (!blocked) throw new KeyPearsError('not_found', 'no such block');
     return this.list(account);
   }
 

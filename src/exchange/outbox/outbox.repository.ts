@@ -87,19 +87,36 @@ export class OutboxRepository {
   }
 
   /**
-   * Claims up to `limit` messages due at `now` in one statement: rows locked by another
-   * replica's claim are skipped (FOR UPDATE SKIP LOCKED), and each claimed row's next attempt
-   * is pushed `leaseMs` ahead, so no other worker picks it up while this one delivers it. If
-   * this worker dies, the message becomes due again when the lease runs out.
+   * Claims, for each of up to `maxPeers` peers with messages due at `now` (except those in
+   * `excludedPeers`), up to `perPeer` of its due messages, oldest due first, in one statement:
+   * rows locked by another replica's claim are skipped (FOR UPDATE SKIP LOCKED), and each
+   * claimed row's next attempt is pushed `leaseMs` ahead, so no other worker picks it up while
+   * this one delivers it. If this worker dies, the message becomes due again when the lease
+   * runs out. One claim thus gives every peer that can take messages a batch of its own: a
+   * peer with thousands due never holds up another with one.
    */
-  async claimDue(now: Date, limit: number, leaseMs: number): Promise<DueMessage[]> {
+  async claimDue(
+    now: Date,
+    perPeer: number,
+    leaseMs: number,
+    excludedPeers: readonly string[] = [],
+    maxPeers = 64,
+  ): Promise<DueMessage[]> {
     const rows = await this.prisma.$queryRaw<DueRow[]>`
-      WITH due AS (
-        SELECT id FROM outbox_message
+      WITH peers AS (
+        SELECT DISTINCT target_domain FROM outbox_message
          WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ${now}
-         ORDER BY next_attempt_at
-         LIMIT ${limit}
-         FOR UPDATE SKIP LOCKED
+           AND NOT (target_domain = ANY(${[...excludedPeers]}::text[]))
+         LIMIT ${maxPeers}
+      ), due AS (
+        SELECT m.id FROM peers p CROSS JOIN LATERAL (
+          SELECT id FROM outbox_message
+           WHERE target_domain = p.target_domain
+             AND delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ${now}
+           ORDER BY next_attempt_at
+           LIMIT ${perPeer}
+           FOR UPDATE SKIP LOCKED
+        ) m
       )
       UPDATE outbox_message o
          SET attempts = o.attempts + 1,
@@ -120,15 +137,19 @@ export class OutboxRepository {
   }
 
   /**
-   * Records a delivery; for an initiation also moves the sender's exchange from `pending` to
-   * `delivered` (never backwards: a confirmation may already have arrived).
+   * Records deliveries, in one transaction; for initiations also moves the senders'
+   * exchanges from `pending` to `delivered` (never backwards: a confirmation may already have
+   * arrived).
    */
-  async markDelivered(message: DueMessage, now: Date): Promise<void> {
+  async markDelivered(messages: readonly DueMessage[], now: Date): Promise<void> {
+    if (messages.length === 0) return;
+    const ids = messages.map((m) => m.id);
+    const initiated = messages.flatMap((m) => (m.kind === 'initiation' && m.exchangeRowId ? [m.exchangeRowId] : []));
     await this.prisma.$transaction(async (tx) => {
-      await tx.outboxMessage.update({ where: { id: message.id }, data: { deliveredAt: now, lastError: null } });
-      if (message.kind === 'initiation' && message.exchangeRowId) {
+      await tx.outboxMessage.updateMany({ where: { id: { in: ids } }, data: { deliveredAt: now, lastError: null } });
+      if (initiated.length > 0) {
         await tx.exchange.updateMany({
-          where: { id: message.exchangeRowId, status: 'pending' },
+          where: { id: { in: initiated }, status: 'pending' },
           data: { status: 'delivered', updatedAt: now },
         });
       }

@@ -7,14 +7,17 @@
 import { z } from 'zod';
 import { parseAddress } from '../../protocol/address.js';
 import { ed25519PublicKey } from '../../protocol/crypto.js';
-import { fromB64u } from '../../protocol/encoding.js';
+import { fromB64u, toHex } from '../../protocol/encoding.js';
 import { isSettled, type ExchangeStatus, type ExchangeView } from '../../protocol/exchange-api.js';
 import { isKeyPearsError } from '../../protocol/errors.js';
 import { identityFingerprint, safetyNumber } from '../../protocol/fingerprint.js';
 import { registerAccount, topUpPrekeys } from '../../sdk/account.js';
+import { acceptContactKey, markVerified } from '../../sdk/contacts.js';
 import {
   acceptExchange,
+  applyRetention,
   exchangeSecret,
+  forgetExchange,
   startExchange,
   waitForExchange,
   type ExchangeSummary,
@@ -239,6 +242,8 @@ function showUnlock(node: NodeInfo, text: string, header: KeystoreHeader): void 
 
 function startSession(session: Session): void {
   who.textContent = session.ks.address;
+  // The retention setting (docs/keystore.md), as the CLI applies it when it opens a keystore.
+  if (applyRetention(session.ks, unixNow()).length > 0) session.save().catch(showError);
   if (session.ks.registeredAt === undefined) showRegister(session);
   else showHome(session);
 }
@@ -408,13 +413,50 @@ function lookupForm(
 
 function verifyPanel(session: Session): HTMLElement {
   const result = h('div', { 'aria-live': 'polite' });
-  const form = lookupForm(session, 'verify-address', 'Show safety number', (address, key, fingerprint) =>
+  const show = (address: string, key: Uint8Array, fingerprint: string) => {
+    const contact = session.ks.contacts?.get(address);
+    const changed =
+      contact?.changedKey !== undefined || (contact !== undefined && toHex(contact.identityKey) !== toHex(key));
+    const state = h(
+      'p',
+      { 'data-testid': 'contact-state' },
+      changed
+        ? 'Their key is not the one from your first exchange: the safety number changed. Compare the new one with them before you accept it.'
+        : contact?.verifiedAt !== undefined
+          ? `You compared this safety number on ${new Date(contact.verifiedAt * 1000).toLocaleString()}.`
+          : 'You have not compared this safety number yet.',
+    );
+    const buttons: HTMLButtonElement[] = [];
+    if (changed) {
+      const accept = h('button', { type: 'button', class: 'danger' }, 'It is theirs: accept the new key');
+      accept.addEventListener('click', () =>
+        action(accept, 'Accepting…', async () => {
+          acceptContactKey(session.ks, address, unixNow());
+          await session.save();
+          show(address, key, fingerprint);
+        }),
+      );
+      buttons.push(accept);
+    } else {
+      const verified = h('button', { type: 'button', class: 'secondary' }, 'We compared it: mark as verified');
+      verified.addEventListener('click', () =>
+        action(verified, 'Saving…', async () => {
+          markVerified(session.ks, address, key, unixNow());
+          await session.save();
+          show(address, key, fingerprint);
+        }),
+      );
+      buttons.push(verified);
+    }
     replace(
       result,
       h('p', {}, h('strong', {}, address), ' — identity fingerprint ', h('span', { class: 'mono' }, fingerprint)),
       safetyBlock(session, address, key, 'verify-safety-number'),
-    ),
-  );
+      state,
+      ...buttons,
+    );
+  };
+  const form = lookupForm(session, 'verify-address', 'Show safety number', show);
   return h(
     'section',
     {},
@@ -529,7 +571,8 @@ function exchangesPanel(session: Session): HTMLElement {
       : undefined;
     const secretBox = h('div');
     const actions: HTMLButtonElement[] = [];
-    if (summary.status === 'confirmed') {
+    const forgottenAt = session.ks.exchanges?.get(summary.id)?.forgottenAt;
+    if (summary.status === 'confirmed' && forgottenAt === undefined) {
       const reveal = h('button', { type: 'button', class: 'secondary', 'data-action': 'reveal' }, 'Show secret');
       reveal.addEventListener('click', () => {
         clearNotice();
@@ -566,15 +609,13 @@ function exchangesPanel(session: Session): HTMLElement {
       )
         return;
       action(forget, 'Forgetting…', async () => {
-        session.ks.exchanges?.delete(summary.id);
+        forgetExchange(session.ks, summary.id, unixNow());
         await session.save();
-        rows.get(summary.id)?.remove();
-        rows.delete(summary.id);
-        emptyMine.hidden = rows.size > 0;
+        renderRow(summary);
         info(`Forgotten: the secret of the exchange with ${summary.peer} is gone from this browser.`);
       });
     });
-    actions.push(forget);
+    if (forgottenAt === undefined) actions.push(forget);
     const safety = h('div');
     replace(
       row,
@@ -590,6 +631,13 @@ function exchangesPanel(session: Session): HTMLElement {
         ),
       ),
       reason ? h('p', { class: 'hint' }, reason) : null,
+      forgottenAt !== undefined
+        ? h(
+            'p',
+            { 'data-testid': 'forgotten' },
+            `Secret forgotten on ${new Date(forgottenAt * 1000).toLocaleString()}.`,
+          )
+        : null,
       h('p', { class: 'hint mono' }, `Exchange ${summary.id}`),
       safety,
       ...actions,

@@ -24,6 +24,9 @@ const PLAIN: Record<string, string> = {
   blocked: 'That person does not accept exchanges from you.',
   exchange_expired: 'This exchange has expired. Start a new one.',
   not_confirmed: 'This exchange is not confirmed yet, so its secret cannot be used.',
+  exchange_forgotten: 'The secret of this exchange was forgotten: it is no longer in this browser.',
+  safety_number_changed:
+    'This person’s key is not the one from your first exchange with them: the safety number changed. Compare the new one with them under “Verify a contact”, and accept it there if it is theirs.',
   conflict: 'That cannot be done in this exchange’s current state.',
   invalid_bundle: 'The other person’s keys did not pass the checks. Do not continue with this address.',
   bad_signature: 'A signature did not verify. Do not continue with this address.',
