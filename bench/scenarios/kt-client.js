@@ -62,7 +62,7 @@ function account(vrfSecret) {
     identityKey: toB64u(identity.publicKey),
     identityDhKey: record('identity-dh', 1, dh),
     signedPrekey: record('signed-prekey', 2, x25519Keygen(sha('spk')).publicKey),
-    pqLastResort: record('pq-last-resort', 3, mlkem768Keygen(sha('pq')).publicKey),
+    pqLastResort: record('pq-last-resort', 3, mlkem768Keygen().publicKey),
     fingerprint: identityFingerprint(identity.publicKey),
   };
   const registeredAt = 1767225600;
