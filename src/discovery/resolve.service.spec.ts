@@ -28,7 +28,12 @@ function resolver(maxAgeSeconds: number | undefined, limit = 1000) {
   } as unknown as DiscoveryClient;
   const discovery = {
     isLocalDomain: () => false,
-    resolveDomain: async (): Promise<Partial<ResolvedDomain>> => ({ nodeUrl: NODE_URL, method: 'dns', cached: true }),
+    resolveDomain: async (): Promise<Partial<ResolvedDomain>> => ({
+      nodeUrl: NODE_URL,
+      method: 'dns',
+      cached: true,
+      document: {} as ResolvedDomain['document'],
+    }),
   } as unknown as DiscoveryService;
   const charges: string[] = [];
   const rateLimits = {
