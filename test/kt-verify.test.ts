@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
+import { runAdmin } from '../src/admin/admin-program.js';
 import { PG_POOL } from '../src/database/pg-pool.js';
 import { randomBytes } from '../src/protocol/crypto.js';
 import { toB64u } from '../src/protocol/encoding.js';
@@ -249,5 +250,36 @@ describe('key transparency across two nodes', () => {
     const [peer] = await sql(a, 'SELECT size, status FROM kt_peer_log');
     expect(peer).toMatchObject({ status: 'inconsistent' });
     expect(Number(peer.size)).toBe(seen);
+  });
+
+  it("the operator of node a lists its peers' logs, exports the evidence and clears a peer", async () => {
+    const admin = async (args: string[]) => {
+      let stdout = '';
+      const code = await runAdmin(args, {
+        env: {
+          ...(a.config.databaseUrl ? { DATABASE_URL: a.config.databaseUrl } : {}),
+          KEYPEARS_DATA_DIR: a.config.dataDir,
+          KEYPEARS_DOMAINS: 'a.test',
+        },
+        stdout: { write: (text: string) => (stdout += text) },
+        stderr: { write: () => undefined },
+      });
+      return { code, stdout };
+    };
+    const peers = await admin(['kt', 'peers']);
+    expect(peers.code).toBe(0);
+    const [peer] = (JSON.parse(peers.stdout) as { peers: Array<{ origin: string; status: string; domains: string[] }> })
+      .peers;
+    expect(peer).toMatchObject({ status: 'inconsistent', domains: ['b.test'] });
+    const evidence = await admin(['kt', 'evidence']);
+    const codes = evidence.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { code: string }).code);
+    expect(codes).toEqual(expect.arrayContaining(['kt_proof_invalid', 'kt_stale', 'kt_log_inconsistent']));
+    expect((await admin(['kt', 'peer-clear', peer.origin])).code).toBe(0);
+    expect(await sql(a, 'SELECT origin FROM kt_peer_log')).toEqual([]);
+    // Pinned again at the next answer: the log as it is now.
+    expect((await resolveAtA('carol@b.test')).status).toBe(200);
   });
 });
