@@ -12,16 +12,17 @@ import type { IncomingMessage } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter, answerClientError, answerFrameworkError } from './common/all-exceptions.filter.js';
+import { statusForCode } from './common/error-status.js';
 import type { Clock } from './common/clock.js';
 import { createLogger, NestPinoLogger } from './common/logger.js';
 import { nameRequestSources } from './common/request-source.js';
 import type { AppConfig } from './config/config.js';
-import { openDatabase } from './database/database-connection.js';
+import { openDatabase, type DatabaseConnection } from './database/database-connection.js';
 import { migrate } from './database/migrator.js';
 import { TransparencyService } from './transparency/transparency.service.js';
 import { startMetricsListener, type MetricsListener } from './metrics/metrics-listener.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
-import { KeyPearsError } from './protocol/errors.js';
+import { errorBody, KeyPearsError } from './protocol/errors.js';
 import { MAX_BATCH_BYTES } from './protocol/exchange-api.js';
 import { NODE_VERSION } from './version.js';
 
@@ -30,6 +31,13 @@ import { NODE_VERSION } from './version.js';
  * document announces); endpoints set tighter limits of their own.
  */
 export const BODY_LIMIT_BYTES = MAX_BATCH_BYTES;
+
+/**
+ * How long a stopping node lets the requests in progress finish (a long poll is answered at
+ * once) before it closes their connections; process managers wait about as long before they
+ * kill (Docker: 10 s by default).
+ */
+export const SHUTDOWN_GRACE_MS = 8_000;
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -57,9 +65,20 @@ class OneLinePerRequest extends LogController {
   }
 }
 
-export function createAdapter(logger: Logger, config: AppConfig): FastifyAdapter {
+/**
+ * The Fastify adapter of a node. Once `stopping()` says so, a request that arrives (on a
+ * connection kept open) is not started: it is answered `503 shutting_down` and its connection
+ * closed, so a balancer sends it elsewhere.
+ */
+export function createAdapter(
+  logger: Logger,
+  config: AppConfig,
+  stopping: () => boolean = () => false,
+): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    // Fastify's own answer while closing has another shape than docs/errors.md: the hook below answers instead.
+    return503OnClosing: false,
     // Route parameters carry addresses (up to 318 characters, more when percent-encoded).
     routerOptions: { maxParamLength: 1024 },
     // Slow or never-ending requests are cut off (answered 408 by handleClientError): the
@@ -79,6 +98,13 @@ export function createAdapter(logger: Logger, config: AppConfig): FastifyAdapter
   });
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
+    if (stopping()) {
+      void reply
+        .code(statusForCode('shutting_down') ?? 503)
+        .header('Connection', 'close')
+        .send(errorBody('shutting_down', 'the node is shutting down; try again'));
+      return;
+    }
     if (request.raw.httpVersion === '1.1' && !request.headers.host) {
       done(new KeyPearsError('invalid_request', 'an HTTP/1.1 request needs a Host header'));
       return;
@@ -100,7 +126,6 @@ export async function setupApp(app: NestFastifyApplication): Promise<void> {
       metrics.observeRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
-  app.enableShutdownHooks();
   // The OpenAPI document is built on the first request for it (and then kept), not at
   // start-up: most nodes never serve it, and building it costs memory the node would hold.
   const documentFactory = () =>
@@ -133,6 +158,9 @@ export interface RunningNode {
   url: string;
   /** The metrics listener's address (KEYPEARS_METRICS_PORT), when there is one. */
   metricsUrl: string | undefined;
+  /** The node's log (JSON lines on standard output unless a test gave a destination). */
+  logger: Logger;
+  /** Stops the node (stopNode below); a second call waits for the first. */
   close(): Promise<void>;
 }
 
@@ -146,24 +174,57 @@ export interface NodeOverrides {
   webAppDir?: string;
 }
 
-/** Opens the database (embedded when DATABASE_URL is unset), migrates it, and listens. */
+/** What a failure to listen on `host`:`port` (named by `what`) means, in one line. */
+function listenError(error: unknown, what: string, host: string, port: number): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port} (${what})`;
+  if (code === 'EADDRINUSE') return new KeyPearsError('listen_failed', `cannot listen on ${where}: the port is in use`);
+  if (code === 'EACCES') return new KeyPearsError('listen_failed', `cannot listen on ${where}: permission denied`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new KeyPearsError('listen_failed', `cannot listen on ${where}: no such address on this machine`);
+  }
+  return error;
+}
+
+/**
+ * Opens the database (embedded when DATABASE_URL is unset), migrates it, and listens. A
+ * failure to start is a KeyPearsError naming its cause in one line (invalid_config,
+ * data_dir_in_use, database_unreachable, database_missing, listen_failed, migration_*), after
+ * whatever was started has been stopped again.
+ */
 export async function createNode(config: AppConfig, overrides: NodeOverrides = {}): Promise<RunningNode> {
   const logger = createLogger(config, overrides.logDestination);
   const connection = await openDatabase(config);
+  let app: NestFastifyApplication | undefined;
+  let metricsListener: MetricsListener | undefined;
+  let stopping = false;
   try {
-    await migrate(connection.poolConfig);
-    const app = await NestFactory.create<NestFastifyApplication>(
+    const migrated = await migrate(connection.poolConfig);
+    logger.info(
+      { migrationsApplied: migrated.applied, migrationsAlreadyApplied: migrated.alreadyApplied },
+      migrated.applied.length > 0
+        ? `database migrated: ${migrated.applied.length} migration(s) applied`
+        : `database schema up to date (${migrated.alreadyApplied} migration(s))`,
+    );
+    app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forRoot(config, connection, overrides.clock, logger, overrides.webAppDir),
-      createAdapter(logger, config),
-      // rawBody: signed requests are verified over the exact bytes received.
-      { logger: new NestPinoLogger(logger), rawBody: true },
+      createAdapter(logger, config, () => stopping),
+      // rawBody: signed requests are verified over the exact bytes received. abortOnError
+      // false: a failure while assembling the node is thrown to the caller (not process.abort()).
+      { logger: new NestPinoLogger(logger), rawBody: true, abortOnError: false },
     );
     await setupApp(app);
     // Connections over the cap are closed as they arrive.
     app.getHttpServer().maxConnections = config.maxConnections;
-    await app.listen(config.port, config.host);
-    const metricsListener: MetricsListener | undefined =
-      config.metrics.port === undefined ? undefined : await startMetricsListener(app.get(NodeMetrics), config.metrics);
+    await app.listen(config.port, config.host).catch((e: unknown) => {
+      throw listenError(e, 'PORT, HOST', config.host, config.port);
+    });
+    if (config.metrics.port !== undefined) {
+      const { host, port } = config.metrics;
+      metricsListener = await startMetricsListener(app.get(NodeMetrics), config.metrics).catch((e: unknown) => {
+        throw listenError(e, 'KEYPEARS_METRICS_PORT, KEYPEARS_METRICS_HOST', host, port);
+      });
+    }
     const address = app.getHttpServer().address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -174,22 +235,50 @@ export async function createNode(config: AppConfig, overrides: NodeOverrides = {
       logger.warn(`KEYPEARS_PUBLIC_URL ${config.publicUrl} is plain HTTP: other nodes will only federate over HTTPS.`);
     }
     logger.info(`KeyPears node ${NODE_VERSION} listening on http://${host}:${port} as ${config.publicUrl}`);
-    let closed = false;
+    const running = app;
+    let closing: Promise<void> | undefined;
     return {
       app,
       config,
       url: `http://${host}:${port}`,
       metricsUrl: metricsListener?.url,
-      async close() {
-        if (closed) return;
-        closed = true;
-        await metricsListener?.close();
-        await app.close();
-        await connection.close();
+      logger,
+      close() {
+        stopping = true;
+        closing ??= stopNode(running, metricsListener, connection);
+        return closing;
       },
     };
   } catch (e) {
-    await connection.close();
+    stopping = true;
+    await stopNode(app, metricsListener, connection).catch((stopError: unknown) =>
+      logger.warn({ err: stopError }, 'stopping after a failed start failed too'),
+    );
     throw e;
   }
+}
+
+/**
+ * Stops a node in an order that loses nothing: no new request is started (503
+ * shutting_down); the outbox worker stops (a delivery in flight is aborted and its message
+ * becomes due again); waiting long polls are answered; the requests in progress finish, for
+ * up to SHUTDOWN_GRACE_MS; only then are the database pools ended (PrismaService, at
+ * application shutdown) and the embedded database closed (a clean PostgreSQL shutdown).
+ */
+async function stopNode(
+  app: NestFastifyApplication | undefined,
+  metricsListener: MetricsListener | undefined,
+  connection: DatabaseConnection,
+): Promise<void> {
+  await metricsListener?.close();
+  if (app) {
+    const server = app.getHttpServer();
+    const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(grace);
+    }
+  }
+  await connection.close();
 }

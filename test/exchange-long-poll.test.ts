@@ -1,7 +1,8 @@
 /**
  * Long polling of the exchange API: an inbox or exchange request with `wait` is answered when
  * the user's exchanges change, on the node that made the change and, on a PostgreSQL server,
- * on another replica of the same database (LISTEN/NOTIFY).
+ * on another replica of the same database (LISTEN/NOTIFY). The nodes' clock moves only when a
+ * test moves it: a wait ends when the test moves the clock past it, not after real seconds.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import http from 'node:http';
@@ -13,16 +14,19 @@ import { NodeClient } from '../src/sdk/client.js';
 import { acceptExchange, startExchange, waitForExchange } from '../src/sdk/exchange.js';
 import { eventually, exchangeUser, type ExchangeUser } from './support/exchange-users.js';
 import { itOnPostgresServer, queryDatabase } from './support/test-database.js';
+import { MovableClock } from './support/movable-clock.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
+/** The clock of both nodes (the first one and its replica). */
+const clock = new MovableClock(Date.now());
 let t: TestNode;
 let replica: RunningNode | undefined;
 let alice: ExchangeUser;
 let bob: ExchangeUser;
 
 beforeAll(async () => {
-  t = await startTestNode({ KEYPEARS_DOMAINS: 'a.test' });
-  if (!t.database.embedded) replica = await createNode({ ...t.config, port: 0 });
+  t = await startTestNode({ KEYPEARS_DOMAINS: 'a.test' }, { clock });
+  if (!t.database.embedded) replica = await createNode({ ...t.config, port: 0 }, { clock });
   alice = await exchangeUser(t, 'alice@a.test', 5);
   bob = await exchangeUser(t, 'bob@a.test', 5);
 });
@@ -78,16 +82,29 @@ describe('long polling', () => {
     expect((await followed).status).toBe('confirmed');
   });
 
+  // The timeout is far below the 30 s waited: only the clock can end these waits in time.
   it('answers at once when the status already differs, and with the same status when the wait ends', async () => {
     const started = await startExchange(alice.ctx, 'bob@a.test');
     const differs = await alice.client.getExchange(started.id, { waitSeconds: 30, status: 'pending' });
     expect(differs.status).toBe('delivered');
-    const unchanged = await alice.client.getExchange(started.id, { waitSeconds: 1, status: 'delivered' });
-    expect(unchanged.status).toBe('delivered');
+    const waiters = t.node.app.get(ExchangeWaiters);
+    // The longest wait, over when the clock says so (far sooner than 30 real seconds).
+    const unchanged = alice.client.getExchange(started.id, { waitSeconds: 30, status: 'delivered' });
+    await waitersOn(waiters, 1);
+    const sleeping = clock.sleeping;
+    clock.advance(29_999);
+    // The wait reads again (its periodic recheck), then sleeps out its last millisecond.
+    await eventually(async () => (clock.sleeping >= sleeping ? true : undefined), 10_000, 'the wait to sleep again');
+    expect(waiters.waiting).toBe(1);
+    clock.advance(1);
+    expect((await unchanged).status).toBe('delivered');
     await acceptExchange(bob.ctx, started.id);
     await drainInbox();
-    expect((await bob.client.inbox({ waitSeconds: 1 })).exchanges).toEqual([]);
-  });
+    const empty = bob.client.inbox({ waitSeconds: 30 });
+    await waitersOn(waiters, 1);
+    clock.advance(30_000);
+    expect((await empty).exchanges).toEqual([]);
+  }, 20_000);
 
   it('refuses a malformed wait or status with 400 invalid_request', async () => {
     const get = async (path: string) => {
@@ -148,11 +165,14 @@ describe('long polling across replicas', () => {
     }
   }
 
-  /** Backends of this test database that listen for exchange changes (one per node process). */
+  /**
+   * Backends of this test database that listen for notifications (one per node process: its
+   * listening connection runs one LISTEN per channel, so its last query is a LISTEN).
+   */
   async function listeners(): Promise<number[]> {
     const rows = await queryDatabase<{ pid: number }>(
       t.database.poolConfig!,
-      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN keypears_exchanges'",
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'",
     );
     return rows.map((r) => r.pid);
   }

@@ -3,6 +3,8 @@
  * (a.test, b.test behind a proxy, c.test), users driven through the SDK. Covers the signed
  * node-to-node requests (origin, destination, replay, time window) and every delivery failure
  * mode of the exchange: the peer down, the sender down, the sender restarted mid-delivery.
+ * The three nodes share one clock that moves only when a test moves it: a retry's backoff or
+ * a lease runs out because the test moves the clock past it, not after real time.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PrismaService } from '../src/database/prisma.service.js';
@@ -17,10 +19,13 @@ import { acceptExchange, exchangeSecret, refreshExchange, startExchange } from '
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { eventually, exchangeUser, type ExchangeUser } from './support/exchange-users.js';
 import { startHoldingProxy, type HoldingProxy } from './support/holding-proxy.js';
+import { MovableClock } from './support/movable-clock.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
 const MESSAGES = '/api/v1/federation/messages';
 const BATCH = '/api/v1/federation/batch';
+/** The clock of the three nodes, their users' signatures and the requests signed here. */
+const clock = new MovableClock(Date.now());
 let ns: LoopbackNameserver;
 let proxy: HoldingProxy;
 let a: TestNode;
@@ -41,9 +46,9 @@ beforeAll(async () => {
     KEYPEARS_FEDERATION_TIMEOUT_MS: '2500',
   };
   [a, b, c] = await Promise.all([
-    startTestNode({ ...env, KEYPEARS_DOMAINS: 'a.test' }),
-    startTestNode({ ...env, KEYPEARS_DOMAINS: 'b.test', KEYPEARS_PUBLIC_URL: proxy.url }),
-    startTestNode({ ...env, KEYPEARS_DOMAINS: 'c.test' }),
+    startTestNode({ ...env, KEYPEARS_DOMAINS: 'a.test' }, { clock }),
+    startTestNode({ ...env, KEYPEARS_DOMAINS: 'b.test', KEYPEARS_PUBLIC_URL: proxy.url }, { clock }),
+    startTestNode({ ...env, KEYPEARS_DOMAINS: 'c.test' }, { clock }),
   ]);
   proxy.targetPort = b.config.port;
   ns.setTxt('_keypears.a.test', `v=KP1; node=${a.config.publicUrl}`);
@@ -58,6 +63,20 @@ afterAll(async () => {
 });
 
 const prisma = (t: TestNode) => t.node.app.get(PrismaService);
+
+/**
+ * Waits for `check` while the clock moves on by the longest backoff (KEYPEARS_OUTBOX_BACKOFF_MAX_MS)
+ * between two looks: every retry that is due by then is made, and none before.
+ */
+const eventuallyAsTimePasses = <T>(check: () => Promise<T | undefined>, what?: string) =>
+  eventually(
+    async () => {
+      clock.advance(300);
+      return check();
+    },
+    20_000,
+    what,
+  );
 const bobRows = (id: string) => prisma(b).exchange.count({ where: { exchangeId: id } });
 
 /** Alice starts, Bob accepts, Alice sees it confirmed: both hold the same secret. */
@@ -93,7 +112,7 @@ async function federationPost(
       keyId: key.keyId,
       secretKey: key.secretKey,
       headers: covered,
-      now: opts.now,
+      now: opts.now ?? clock.unixSeconds(),
     }),
   };
   const send = async () => {
@@ -112,7 +131,7 @@ const aliceInitiates = (peerBundle: DecodedPrekeyBundle) =>
       identityDhSecretKey: alice.ks.identityDh.secretKey,
     },
     peerBundle,
-    createdAt: Math.floor(Date.now() / 1000),
+    createdAt: clock.unixSeconds(),
   });
 
 /** An initiation message exactly as Alice's node would deliver it (a bundle claimed from Bob). */
@@ -171,10 +190,10 @@ describe('reliable delivery', () => {
     expect((await alice.client.startExchange({ initiation, bundle })).status).toBe('pending');
     const outbox = () =>
       prisma(a).outboxMessage.findFirst({ where: { dedupeKey: { contains: initiation.exchangeId } } });
-    await eventually(async () => ((await outbox())!.attempts >= 2 ? true : undefined), 20_000, 'retries');
+    await eventuallyAsTimePasses(async () => ((await outbox())!.attempts >= 2 ? true : undefined), 'retries');
     expect((await alice.client.getExchange(initiation.exchangeId)).status).toBe('pending');
     await b.restart();
-    await eventually(async () =>
+    await eventuallyAsTimePasses(async () =>
       (await alice.client.getExchange(initiation.exchangeId)).status === 'delivered' ? true : undefined,
     );
     const view = (await bob.client.inbox()).exchanges.find((e) => e.id === initiation.exchangeId);
@@ -204,7 +223,7 @@ describe('reliable delivery', () => {
     );
     expect(pending.deliveredAt).toBeNull();
     await a.restart();
-    await eventually(async () =>
+    await eventuallyAsTimePasses(async () =>
       (await refreshExchange(alice.ctx, started.id)).status === 'confirmed' ? true : undefined,
     );
     expect(exchangeSecret(alice.ks, started.id)).toBe(exchangeSecret(bob.ks, started.id));
@@ -219,7 +238,8 @@ describe('reliable delivery', () => {
     expect(await bobRows(started.id)).toBe(1); // Bob's node stored it; Alice's node never heard back
     await a.restart();
     proxy.hold = false;
-    await eventually(async () =>
+    // Sent again once its lease (KEYPEARS_OUTBOX_LEASE_MS) has run out on the clock.
+    await eventuallyAsTimePasses(async () =>
       (await alice.client.getExchange(started.id)).status === 'delivered' ? true : undefined,
     );
     const message = await prisma(a).outboxMessage.findFirst({ where: { dedupeKey: { contains: started.id } } });
@@ -293,9 +313,9 @@ describe('signed node-to-node requests', () => {
   it('refuses a request for another node, expired or from the future', async () => {
     const wrong = await federationPost(a, b, unknownConfirmation(), { destination: c.config.publicUrl });
     expect((await wrong.send()).body.error?.code).toBe('wrong_destination');
-    const old = await federationPost(a, b, unknownConfirmation(), { now: Math.floor(Date.now() / 1000) - 300 });
+    const old = await federationPost(a, b, unknownConfirmation(), { now: clock.unixSeconds() - 300 });
     expect((await old.send()).body.error?.code).toBe('signature_expired');
-    const future = await federationPost(a, b, unknownConfirmation(), { now: Math.floor(Date.now() / 1000) + 200 });
+    const future = await federationPost(a, b, unknownConfirmation(), { now: clock.unixSeconds() + 200 });
     expect((await future.send()).body.error?.code).toBe('signature_future');
   });
 

@@ -36,7 +36,8 @@ beforeAll(async () => {
         KEYPEARS_DOMAINS: 'a.test',
         KEYPEARS_METRICS_PORT: '0',
         KEYPEARS_REGISTRATION_LIMIT_PER_SOURCE: '3',
-        // Rounds run when the test asks (drain) or after an enqueue, not on their own.
+        // Rounds run when the test asks (drain), after an enqueue, or when the test moves the
+        // clock a minute on: never on their own during the test.
         KEYPEARS_OUTBOX_POLL_MS: '60000',
         LOG_LEVEL: 'info',
       },
@@ -204,8 +205,16 @@ describe('what the metrics count', () => {
     await a.node.app.get(OutboxWorker).drain();
     expect(logs.matching(/^delivery to b\.test failed/).map((l) => l.attempt)).toEqual([1, 2]);
     await b.restart();
-    clock.advance(5_000);
-    await a.node.app.get(OutboxWorker).drain();
+    // The worker's next round is a minute away on the node's clock: moving it starts the round.
+    clock.advance(60_000);
+    await eventually(
+      async () =>
+        sample(await scrape(), 'keypears_delivery_attempts_total', { peer: 'b.test', outcome: 'delivered' }) === 1
+          ? true
+          : undefined,
+      20_000,
+      'the round the clock started',
+    );
     text = await scrape();
     expect(sample(text, 'keypears_delivery_attempts_total', { peer: 'b.test', outcome: 'delivered' })).toBe(1);
     expect(sample(text, 'keypears_delivery_failures_total', { peer: 'b.test' })).toBe(2);

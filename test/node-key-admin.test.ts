@@ -3,9 +3,9 @@
  * document then lists the new key as current and the old one until the overlap ends.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { runAdmin } from '../src/admin/admin-program.js';
 import { parseOverlap } from '../src/admin/node-key.command.js';
 import { MovableClock } from './support/movable-clock.js';
+import { adminOn } from './support/admin-command.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
 
 /** The node's and the operator commands' clock. */
@@ -19,22 +19,7 @@ afterAll(async () => {
   await t?.destroy();
 });
 
-async function admin(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const env = {
-    ...(t.config.databaseUrl ? { DATABASE_URL: t.config.databaseUrl } : {}),
-    KEYPEARS_DATA_DIR: t.config.dataDir,
-    KEYPEARS_DOMAINS: 'rot.test',
-  };
-  const code = await runAdmin(args, {
-    env,
-    clock,
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const admin = (args: string[]) => adminOn(t, args, { KEYPEARS_DOMAINS: 'rot.test' }, clock);
 
 const document = async () =>
   (await (await fetch(`${t.url}/.well-known/keypears.json`)).json()) as {

@@ -7,6 +7,7 @@ import type { AdminIo } from './admin-context.js';
 import { registerInviteCommand } from './invite.command.js';
 import { registerKtCommand } from './kt.command.js';
 import { registerNodeKeyCommand } from './node-key.command.js';
+import { registerPublicUrlCommand } from './public-url.command.js';
 
 /** Runs one admin command; resolves to the process exit code. */
 export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
@@ -17,6 +18,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
   );
   registerInviteCommand(program, io);
   registerNodeKeyCommand(program, io);
+  registerPublicUrlCommand(program, io);
   registerKtCommand(program, io);
   try {
     return await parseProgram(program, argv);

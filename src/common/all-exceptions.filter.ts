@@ -4,10 +4,11 @@
  * wrongly typed bodies) are translated to the same shape; a database that cannot be reached
  * or cannot serve now is 503 `database_unavailable` wherever it is found; anything unexpected
  * is logged with its stack and answered as a generic 500, never with internal details.
- * Errors found before a request reaches a route (answerClientError, answerFrameworkError)
- * are answered in the same shape.
+ * Its log lines go through the request's own logger, so each carries the request id
+ * (`reqId`, the X-Request-Id answered to the client). Errors found before a request reaches a
+ * route (answerClientError, answerFrameworkError) are answered in the same shape.
  */
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -51,8 +52,6 @@ const HTTP_CODES: Record<number, ApiErrorCode> = {
 
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('ErrorBoundary');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
@@ -67,7 +66,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (isKeyPearsError(exception)) {
       const status = statusForCode(exception.code);
       if (status === undefined) return this.internal(exception, request);
-      if (status >= 500) this.logger.warn(`${exception.code}: ${exception.message}`);
+      if (status >= 500) {
+        request.log.warn({ context: 'ErrorBoundary', code: exception.code }, `${exception.code}: ${exception.message}`);
+      }
       const retry = exception.details?.retryAfterSeconds;
       return {
         status,
@@ -96,7 +97,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return { status: statusCode, code: HTTP_CODES[statusCode] ?? 'invalid_request', message: 'bad request' };
     }
     if (isDatabaseUnavailable(exception)) {
-      this.logger.warn(`database_unavailable on ${request.method} ${request.url}: ${(exception as Error).message}`);
+      request.log.warn(
+        { context: 'ErrorBoundary', code: 'database_unavailable' },
+        `database_unavailable on ${request.method} ${request.url}: ${(exception as Error).message}`,
+      );
       return {
         status: 503,
         code: 'database_unavailable',
@@ -108,9 +112,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   private internal(exception: unknown, request: FastifyRequest): Translated {
-    this.logger.error(
+    request.log.error(
+      { context: 'ErrorBoundary', stack: exception instanceof Error ? exception.stack : String(exception) },
       `unhandled error on ${request.method} ${request.url}`,
-      exception instanceof Error ? exception.stack : String(exception),
     );
     return { status: 500, code: 'internal_error', message: 'internal error' };
   }

@@ -84,6 +84,7 @@ export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   database_unavailable: 503,
   discovery_unavailable: 503,
   peer_unavailable: 503,
+  shutting_down: 503,
   // 500
   internal_error: 500,
 };

@@ -27,7 +27,13 @@ export function createLogger(
  * Nest's start-up chatter (one line per module and per route) is kept for `debug`; `info`
  * stays about what the node does.
  */
-const START_UP_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+const START_UP_CONTEXTS = new Set([
+  'NestFactory',
+  'NestApplication',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+]);
 
 /**
  * Fields for one log line: a message given as an object (`logger.warn({ msg, peer, ... })`)

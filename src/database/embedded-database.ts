@@ -96,9 +96,15 @@ export async function attachEmbeddedDatabase(dataDir: string): Promise<EmbeddedD
 }
 
 export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const socketDir = path.join(dataDir, 'run');
-  await mkdir(socketDir, { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(socketDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new KeyPearsError(
+      'invalid_config',
+      `KEYPEARS_DATA_DIR ${dataDir}: cannot create it (${(e as Error).message})`,
+    );
+  }
   const socketPath = path.join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
   if (Buffer.byteLength(socketPath) > 100) {
     throw new KeyPearsError('invalid_config', `KEYPEARS_DATA_DIR: path too long for a Unix socket (${socketPath})`);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { KeyPearsError } from '../protocol/errors.js';
+import { connectError } from './connect-error.js';
 
 /** Same depth from src/database and dist/database. */
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations');
@@ -49,7 +50,10 @@ export async function migrate(
 ): Promise<MigrationResult> {
   const migrations = await readMigrations(dir);
   const client = new pg.Client(poolConfig);
-  await client.connect();
+  // The node's first contact with its database: a failure here is named in one line.
+  await client.connect().catch((e: unknown) => {
+    throw connectError(e, poolConfig) ?? e;
+  });
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (

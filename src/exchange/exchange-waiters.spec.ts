@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type pg from 'pg';
 import type { DatabaseConnection } from '../database/database-connection.js';
+import { Clock } from '../common/clock.js';
 import { DatabasePubSub } from '../database/pubsub.js';
 import { ExchangeWaiters, MAX_WAITERS, RECHECK_MS } from './exchange-waiters.js';
 
@@ -24,7 +25,7 @@ describe('ExchangeWaiters', () => {
 
   beforeEach(() => {
     jest.useFakeTimers();
-    waiters = new ExchangeWaiters(new DatabasePubSub(embedded, {} as pg.Pool));
+    waiters = new ExchangeWaiters(new DatabasePubSub(embedded, {} as pg.Pool), new Clock());
     reads = 0;
     value = [];
   });

@@ -8,10 +8,13 @@
  * server, those of every other replica. Waiters also read again every `RECHECK_MS`, so a lost
  * announcement delays an answer by at most that long and never loses it.
  *
+ * Waits are measured on the node's Clock (a test moves them with its own).
+ *
  * A waiting request holds no database connection. At most `MAX_WAITERS` requests wait at once
  * per process; beyond that a request is answered at once, as without `wait`.
  */
 import { BeforeApplicationShutdown, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
 import { DatabasePubSub } from '../database/pubsub.js';
 
 /** A waiter reads again this often even without a signal. */
@@ -35,7 +38,10 @@ export class ExchangeWaiters implements BeforeApplicationShutdown, OnModuleDestr
   private closed = false;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly pubsub: DatabasePubSub) {
+  constructor(
+    private readonly pubsub: DatabasePubSub,
+    private readonly clock: Clock,
+  ) {
     this.unsubscribe = pubsub.subscribe(CHANNEL, {
       message: (accountId) => this.wake(accountId),
       // Whatever changed while announcements were lost: every waiter reads again.
@@ -71,13 +77,13 @@ export class ExchangeWaiters implements BeforeApplicationShutdown, OnModuleDestr
     ready: (value: T) => boolean,
     wait: WaitRequest,
   ): Promise<T> {
-    const deadline = Date.now() + wait.ms;
+    const deadline = this.clock.now().getTime() + wait.ms;
     for (;;) {
       // Subscribed before reading, so a change between the reading and the wait is not missed.
       const next = wait.ms > 0 ? this.subscribe(accountId) : undefined;
       try {
         const value = await read();
-        const left = deadline - Date.now();
+        const left = deadline - this.clock.now().getTime();
         if (ready(value) || left <= 0 || !next || wait.signal?.aborted) return value;
         await next.until(Math.min(left, RECHECK_MS), wait.signal);
       } finally {
@@ -111,17 +117,19 @@ export class ExchangeWaiters implements BeforeApplicationShutdown, OnModuleDestr
     };
     return {
       cancel,
-      until: (ms, signal) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(done, ms);
-          signal?.addEventListener('abort', done, { once: true });
-          void woken.then(done);
-          function done() {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            resolve();
-          }
-        }),
+      until: async (ms, signal) => {
+        // Ends at the first of: `ms` of the clock's time, a wake-up, the client going away.
+        const ended = new AbortController();
+        const end = () => ended.abort();
+        signal?.addEventListener('abort', end, { once: true });
+        void woken.then(end);
+        try {
+          await this.clock.sleep(ms, ended.signal);
+        } finally {
+          signal?.removeEventListener('abort', end);
+          end();
+        }
+      },
     };
   }
 

@@ -77,6 +77,7 @@ export const API_ERROR_CODES = [
   'database_unavailable',
   'discovery_unavailable',
   'peer_unavailable',
+  'shutting_down',
   'internal_error',
 ] as const;
 
@@ -93,6 +94,10 @@ export const LOCAL_ERROR_CODES = [
   'data_dir_in_use',
   'migration_modified',
   'migration_failed',
+  'database_unreachable',
+  'database_missing',
+  'listen_failed',
+  'public_url_mismatch',
   // The client side: the keystore, the user's node, the CLI's commands.
   'no_keystore',
   'invalid_keystore',

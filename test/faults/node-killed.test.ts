@@ -75,8 +75,8 @@ describeWithCluster('the sending node killed mid-delivery', () => {
       KEYPEARS_DNS_SERVERS: ns.address,
       KEYPEARS_OUTBOX_POLL_MS: '50',
       KEYPEARS_OUTBOX_BACKOFF_MAX_MS: '300',
-      KEYPEARS_FEDERATION_TIMEOUT_MS: '3000',
-      KEYPEARS_OUTBOX_LEASE_MS: '4000',
+      KEYPEARS_FEDERATION_TIMEOUT_MS: '8000',
+      KEYPEARS_OUTBOX_LEASE_MS: '9000',
     };
     b = await startTestNode({
       ...UNLIMITED,

@@ -16,7 +16,8 @@
  * until one succeeds; its other messages wait, unattempted, instead of each being retried in
  * lock-step. The lanes are this process's: each replica paces the peers it delivers to.
  *
- * Runs on a timer every `outboxPollMs`, and at once after an enqueue (`kick`). Stops on
+ * Runs every `outboxPollMs` of the node's Clock (a test's clock moves it), and at once after
+ * an enqueue (`kick`). Stops on
  * shutdown: in-flight requests are aborted, and their messages become due again when their
  * lease runs out (the receiver is idempotent, so a second delivery changes nothing).
  */
@@ -72,7 +73,8 @@ interface Lane {
 @Injectable()
 export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OutboxWorker.name);
-  private timer: NodeJS.Timeout | undefined;
+  /** Ends the wait for the next round (a kick, or shutdown). */
+  private wait: AbortController | undefined;
   private running: Promise<void> | undefined;
   private kicked = false;
   /** No timer runs: before start-up (a test drives the rounds itself) and after shutdown. */
@@ -109,7 +111,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     this.destroyed = true;
-    clearTimeout(this.timer);
+    this.wait?.abort();
     this.abort.abort();
     this.wake?.();
     await this.running;
@@ -128,9 +130,12 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private schedule(ms: number): void {
-    clearTimeout(this.timer);
+    this.wait?.abort();
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), ms);
+    const wait = (this.wait = new AbortController());
+    void this.clock.sleep(ms, wait.signal).then(() => {
+      if (!wait.signal.aborted) void this.tick();
+    });
   }
 
   private async tick(): Promise<void> {

@@ -47,8 +47,11 @@ const POLL_SECONDS = 25;
 function notice(kind: 'error' | 'info', text: string, code?: string, detail?: string): void {
   noticeBox.className = kind === 'info' ? 'notice info' : 'notice';
   noticeBox.setAttribute('role', kind === 'info' ? 'status' : 'alert');
+  const dismiss = h('button', { type: 'button', class: 'secondary', 'aria-label': 'Dismiss this message' }, '×');
+  dismiss.addEventListener('click', () => replace(noticeBox));
   replace(
     noticeBox,
+    dismiss,
     h('span', {}, text),
     code ? h('span', { class: 'code' }, ` (code: `, h('code', { 'data-testid': 'error-code' }, code), ')') : null,
     detail ? h('details', {}, h('summary', {}, 'Details'), h('p', { class: 'mono' }, detail)) : null,
