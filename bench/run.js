@@ -16,6 +16,7 @@ const SCENARIOS = {
   outbox: () => import('./scenarios/outbox.js'),
   transparency: () => import('./scenarios/transparency.js'),
   'kt-node': () => import('./scenarios/kt-node.js'),
+  'kt-client': () => import('./scenarios/kt-client.js'),
   crypto: () => import('./scenarios/crypto.js'),
   startup: () => import('./scenarios/startup.js'),
 };

@@ -19,14 +19,11 @@ import {
 } from '../src/cli/commands/exchange.js';
 import { runCli } from '../src/cli/program.js';
 import { openHome } from '../src/cli/user-context.js';
-import { NodeClient } from '../src/sdk/client.js';
-import { buildRegistration, createKeystore } from '../src/sdk/identity.js';
-import { keystorePath, saveKeystore } from '../src/sdk/keystore.js';
-import { commandIo, testKeystoreKey } from './support/cli.js';
+import { keystorePath } from '../src/sdk/keystore.js';
+import { commandIo, registerTestHome } from './support/cli.js';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { eventually } from './support/exchange-users.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
-import { nowSeconds, topUp } from './support/test-users.js';
 
 let ns: LoopbackNameserver;
 let a: TestNode;
@@ -39,18 +36,7 @@ let bob: CommandIo;
 async function home(t: TestNode, address: string): Promise<CommandIo> {
   const dir = path.join(await mkdtemp(path.join(os.tmpdir(), 'kp-home-')), 'home');
   homes.push(path.dirname(dir));
-  const ks = createKeystore(address, t.config.publicUrl, nowSeconds());
-  const client = new NodeClient({
-    baseUrl: ks.node,
-    allowInsecureHttp: true,
-    signer: { address: ks.address, secretKey: ks.identitySecretKey },
-  });
-  const key = await testKeystoreKey();
-  await saveKeystore(dir, ks, key);
-  await client.register(buildRegistration(ks, nowSeconds()));
-  ks.registeredAt = nowSeconds();
-  await topUp({ ks, client }, 3);
-  await saveKeystore(dir, ks, key);
+  await registerTestHome(t, address, dir);
   return commandIo(dir, { KEYPEARS_DEV: '1', KEYPEARS_DNS_SERVERS: ns.address });
 }
 

@@ -36,6 +36,7 @@ import {
   rootFromFrontier,
 } from '../../dist/protocol/transparency/tree-storage.js';
 import { vrfProve, vrfPublicKey, vrfVerify } from '../../dist/protocol/transparency/vrf.js';
+import { measure as measureFor } from '../lib/measure.js';
 import { rate, row } from '../lib/report.js';
 import { settings } from '../lib/settings.js';
 
@@ -45,22 +46,7 @@ const SAMPLE = Math.floor(LEAVES / 8) + 1;
 /** Measured time per figure: a tenth of BENCH_DURATION (1 s by default), after a short warm-up. */
 const MEASURE_MS = Math.max(200, settings.duration * 100);
 
-/** Calls `fn` repeatedly for MEASURE_MS after a warm-up; operations per second. */
-function measure(fn) {
-  const until = (ms) => {
-    const end = performance.now() + ms;
-    let count = 0;
-    while (performance.now() < end) {
-      for (let i = 0; i < 16; i++) fn(i);
-      count += 16;
-    }
-    return count;
-  };
-  until(MEASURE_MS / 5);
-  const start = performance.now();
-  const count = until(MEASURE_MS);
-  return (count * 1000) / (performance.now() - start);
-}
+const measure = (fn) => measureFor(fn, MEASURE_MS);
 
 const us = (opsPerSecond) => `${(1e6 / opsPerSecond).toFixed(1)} µs`;
 const nodeSha256 = (bytes) => createHash('sha256').update(bytes).digest();

@@ -10,6 +10,7 @@ import { DatabaseModule } from '../database/database.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { NodeKeysModule } from '../node-keys/node-keys.module.js';
 import { TransparencyModule } from '../transparency/transparency.module.js';
+import { KtPeersModule } from '../kt-peers/kt-peers.module.js';
 
 /** The services operator commands use, without the HTTP server. */
 @Module({})
@@ -26,6 +27,7 @@ export class AdminModule {
         AccountsModule,
         NodeKeysModule,
         TransparencyModule,
+        KtPeersModule,
       ],
     };
   }

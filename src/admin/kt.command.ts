@@ -7,6 +7,8 @@
  */
 import type { Command } from 'commander';
 import { KeyPearsError } from '../protocol/errors.js';
+import { PeerLogRepository } from '../kt-peers/peer-log.repository.js';
+import { toB64u } from '../protocol/encoding.js';
 import { LogAuditService } from '../transparency/log-audit.service.js';
 import { withAdminContext, type AdminIo } from './admin-context.js';
 
@@ -63,5 +65,41 @@ export function registerKtCommand(program: Command, io: AdminIo): void {
         app.get(LogAuditService).export({ address: opts.address, secretKeys: opts.secretKeys }),
       );
       io.stdout.write(`${JSON.stringify(evidence, null, 2)}\n`);
+    });
+  kt.command('peers')
+    .description("other nodes' logs as this node verified them: origin, size, status, domains (JSON)")
+    .action(async () => {
+      const peers = await withAdminContext(io, (app) => app.get(PeerLogRepository).listPeers());
+      const rows = peers.map((p) => ({
+        origin: p.state.log.origin,
+        size: p.state.size,
+        root: toB64u(p.state.root),
+        status: p.status,
+        domains: p.domains,
+        updatedAt: p.updatedAt.toISOString(),
+        checkpoint: p.state.checkpoint,
+      }));
+      io.stdout.write(`${JSON.stringify({ peers: rows }, null, 2)}\n`);
+    });
+  kt.command('peer-clear <origin>')
+    .description(
+      'forget a peer log and its domain pins (after a reset or a fork was dealt with); pinned again at its next answer',
+    )
+    .action(async (origin: string) => {
+      const cleared = await withAdminContext(io, (app) => app.get(PeerLogRepository).clearPeer(origin));
+      if (!cleared) throw new KeyPearsError('not_found', `no peer log ${origin}`);
+      io.stdout.write(`forgot the peer log ${origin}\n`);
+    });
+  kt.command('evidence')
+    .description('export the evidence of failed verifications of peers, oldest first, one JSON object per line')
+    .option('--after <id>', 'only records after this id')
+    .action(async (opts: { after?: string }) => {
+      if (opts.after !== undefined && !/^(0|[1-9][0-9]{0,18})$/.test(opts.after)) {
+        throw new KeyPearsError('invalid_argument', '--after takes an evidence id');
+      }
+      const records = await withAdminContext(io, (app) =>
+        app.get(PeerLogRepository).listEvidence(BigInt(opts.after ?? '0'), 100_000),
+      );
+      for (const r of records) io.stdout.write(`${JSON.stringify({ ...r, createdAt: r.createdAt.toISOString() })}\n`);
     });
 }

@@ -14,6 +14,7 @@ import { registerBlockCommands } from './commands/blocks.js';
 import { registerContactCommands } from './commands/contacts.js';
 import { ID_ARG_PREFIX, registerExchangeCommands } from './commands/exchange.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
+import { registerKtCommands } from './commands/kt.js';
 import { registerResolveCommand } from './commands/resolve.js';
 
 /** `--home`, else `$KEYPEARS_HOME`, else `~/.keypears`. */
@@ -82,6 +83,7 @@ export async function runCli(argv: string[], streams: ProgramIo): Promise<number
   registerResolveCommand(program, run);
   registerExchangeCommands(program, run);
   registerKeystoreCommands(program, run);
+  registerKtCommands(program, run);
   registerContactCommands(program, run);
   registerBlockCommands(program, run);
 

@@ -6,6 +6,7 @@ import { unixNow, type UserContext } from '../sdk/context.js';
 import { applyRetention } from '../sdk/exchange.js';
 import { saveKeystore, unlockKeystore, type Keystore, type KeystoreKey } from '../sdk/keystore.js';
 import type { CommandIo } from './command-io.js';
+import { monitorIfDue } from './kt-monitor.js';
 import { passphraseSource } from './passphrase.js';
 
 /** An unlocked keystore and how to write it back (sealed under the same key). */
@@ -50,6 +51,7 @@ export async function userContext(io: CommandIo, opts: { registered: boolean }):
   if (opts.registered && ks.registeredAt === undefined) {
     throw new KeyPearsError('not_registered', `${ks.address} is not registered yet (run "keypears register")`);
   }
+  if (opts.registered) await monitorIfDue(io, ks, save);
   const client = new NodeClient({
     baseUrl: ks.node,
     signer: { address: ks.address, secretKey: ks.identitySecretKey },

@@ -8,7 +8,7 @@ export interface DiscoveryClient {
   discoverDomain(domain: string): Promise<DiscoveredDomain>;
   fetchNodeDocument(nodeUrl: string): Promise<{ document: NodeDocument }>;
   /** The verified public identity of a remote address, and its Cache-Control max-age. */
-  fetchRemoteIdentity(nodeUrl: string, address: string): Promise<FetchedIdentity>;
+  fetchRemoteIdentity(nodeUrl: string, address: string, ktKnown?: number): Promise<FetchedIdentity>;
 }
 
 export const DISCOVERY_CLIENT = Symbol('DISCOVERY_CLIENT');
@@ -18,6 +18,7 @@ export function createDiscoveryClient(config: AppConfig): DiscoveryClient {
   return {
     discoverDomain: (domain) => discoverDomain(domain, opts),
     fetchNodeDocument: (nodeUrl) => fetchNodeDocument(nodeUrl, opts),
-    fetchRemoteIdentity: (nodeUrl, address) => fetchRemoteIdentityWithMaxAge(nodeUrl, address, opts),
+    fetchRemoteIdentity: (nodeUrl, address, ktKnown) =>
+      fetchRemoteIdentityWithMaxAge(nodeUrl, address, { ...opts, ...(ktKnown !== undefined ? { ktKnown } : {}) }),
   };
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.js';
 import { RateLimitModule } from '../common/rate-limit/rate-limit.module.js';
 import { DirectoryModule } from '../directory/directory.module.js';
+import { KtPeersModule } from '../kt-peers/kt-peers.module.js';
 import { DiscoveryCacheRepository } from './discovery-cache.repository.js';
 import { createDiscoveryClient, DISCOVERY_CLIENT } from './discovery.client.js';
 import { DiscoveryService } from './discovery.service.js';
@@ -11,7 +12,7 @@ import { ResolveController } from './resolve.controller.js';
 import { ResolveService } from './resolve.service.js';
 
 @Module({
-  imports: [DirectoryModule, RateLimitModule],
+  imports: [DirectoryModule, RateLimitModule, KtPeersModule],
   controllers: [ResolveController],
   providers: [
     DiscoveryService,
@@ -21,6 +22,6 @@ import { ResolveService } from './resolve.service.js';
     RemoteIdentityCache,
     { provide: DISCOVERY_CLIENT, useFactory: createDiscoveryClient, inject: [APP_CONFIG] },
   ],
-  exports: [DiscoveryService, OutboundBudget, DISCOVERY_CLIENT],
+  exports: [DiscoveryService, OutboundBudget, DISCOVERY_CLIENT, KtPeersModule],
 })
 export class DiscoveryModule {}

@@ -11,6 +11,7 @@ import type { DiscoveryService, ResolvedDomain } from './discovery.service.js';
 import { RemoteIdentityCache } from './remote-identity.cache.js';
 import { OutboundBudget } from './outbound-budget.js';
 import { ResolveService } from './resolve.service.js';
+import type { PeerLogService } from '../kt-peers/peer-log.service.js';
 
 const NODE_URL = 'https://kp.b.example';
 const SOURCE = '192.0.2.1';
@@ -27,7 +28,12 @@ function resolver(maxAgeSeconds: number | undefined, limit = 1000) {
   } as unknown as DiscoveryClient;
   const discovery = {
     isLocalDomain: () => false,
-    resolveDomain: async (): Promise<Partial<ResolvedDomain>> => ({ nodeUrl: NODE_URL, method: 'dns', cached: true }),
+    resolveDomain: async (): Promise<Partial<ResolvedDomain>> => ({
+      nodeUrl: NODE_URL,
+      method: 'dns',
+      cached: true,
+      document: {} as ResolvedDomain['document'],
+    }),
   } as unknown as DiscoveryService;
   const charges: string[] = [];
   const rateLimits = {
@@ -44,6 +50,8 @@ function resolver(maxAgeSeconds: number | undefined, limit = 1000) {
     client,
     new OutboundBudget(rateLimits, config),
     config,
+    // Transparency is checked by its own tests (test/services/peer-logs.test.ts).
+    { knownSize: async () => 0, verifyForRelay: async () => undefined } as unknown as PeerLogService,
   );
   return { clock, fetches, charges, service };
 }

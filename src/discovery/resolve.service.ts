@@ -3,10 +3,15 @@ import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { DirectoryService } from '../directory/directory.service.js';
 import type { Address } from '../protocol/address.js';
-import { PublicIdentityAnswerSchema } from '../protocol/transparency/wire.js';
+import { PeerLogService } from '../kt-peers/peer-log.service.js';
+import {
+  type LogAdvertisement,
+  PublicIdentityAnswerSchema,
+  type WithTransparency,
+} from '../protocol/transparency/wire.js';
 import type { PublicIdentity } from '../protocol/wire.js';
 import { DISCOVERY_CLIENT, type DiscoveryClient } from './discovery.client.js';
-import { DiscoveryService } from './discovery.service.js';
+import { DiscoveryService, type ResolvedDomain } from './discovery.service.js';
 import { OutboundBudget } from './outbound-budget.js';
 import { RemoteIdentityCache } from './remote-identity.cache.js';
 
@@ -33,6 +38,7 @@ export class ResolveService {
     @Inject(DISCOVERY_CLIENT) private readonly client: DiscoveryClient,
     private readonly budget: OutboundBudget,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly peerLogs: PeerLogService,
   ) {}
 
   /** @param source the asking client's IP address, charged for the outbound work a remote address needs. */
@@ -51,7 +57,7 @@ export class ResolveService {
     // the asking address; answers from the caches are free.
     const admit = this.budget.chargeTo(source);
     const resolved = await this.discovery.resolveDomain(domain, { beforeNetwork: admit });
-    const identity = await this.remoteIdentity(resolved.nodeUrl, canonical, admit);
+    const identity = await this.remoteIdentity(resolved, canonical, admit, known);
     return {
       address: canonical,
       node: resolved.nodeUrl,
@@ -61,12 +67,34 @@ export class ResolveService {
     };
   }
 
-  private async remoteIdentity(nodeUrl: string, address: string, admit: () => Promise<void>): Promise<PublicIdentity> {
-    const cached = this.remoteIdentities.get(nodeUrl, address);
+  /**
+   * A remote identity, verified against its node's log before it is cached or relayed
+   * (docs/transparency.md §11.4). A requester that asks for the proof gets a fresh answer with
+   * the member, its consistency proof from the requester's size; others may get the cache.
+   */
+  private async remoteIdentity(
+    resolved: ResolvedDomain,
+    address: string,
+    admit: () => Promise<void>,
+    known: number | undefined,
+  ): Promise<WithTransparency<PublicIdentity>> {
+    const { nodeUrl, domain, document } = resolved;
+    const cached = known === undefined ? this.remoteIdentities.get(nodeUrl, address) : undefined;
     if (cached) return cached;
     await admit();
-    const { identity, maxAgeSeconds } = await this.client.fetchRemoteIdentity(nodeUrl, address);
-    this.remoteIdentities.set(nodeUrl, address, identity, maxAgeSeconds);
-    return identity;
+    const fetched = await this.client.fetchRemoteIdentity(nodeUrl, address, await this.peerLogs.knownSize(domain));
+    const member = await this.peerLogs.verifyForRelay(
+      {
+        address,
+        domain,
+        nodeUrl,
+        identity: fetched.identity,
+        member: fetched.transparency,
+        advertised: (document.transparency ?? null) as LogAdvertisement | null,
+      },
+      known,
+    );
+    this.remoteIdentities.set(nodeUrl, address, fetched.identity, fetched.maxAgeSeconds);
+    return member ? { ...fetched.identity, transparency: member } : fetched.identity;
   }
 }

@@ -4,7 +4,9 @@
  * federation from the address's node (clients never talk to foreign nodes), and the claims
  * other nodes make of local addresses on behalf of their users.
  */
-import type { WithTransparency } from '../protocol/transparency/wire.js';
+import { KT_KNOWN_HEADER_NAME, type LogAdvertisement, type WithTransparency } from '../protocol/transparency/wire.js';
+import { DiscoveryService } from '../discovery/discovery.service.js';
+import { PeerLogService } from '../kt-peers/peer-log.service.js';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AccountKey } from '../accounts/account.repository.js';
 import { RateLimitService } from '../common/rate-limit/rate-limit.service.js';
@@ -25,6 +27,8 @@ export class BundleBrokerService {
     private readonly rateLimits: RateLimitService,
     private readonly federation: FederationClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly discovery: DiscoveryService,
+    private readonly peerLogs: PeerLogService,
   ) {}
 
   /**
@@ -52,9 +56,12 @@ export class BundleBrokerService {
       { limit: this.config.claimLimitPerPair, windowSeconds: 3600 },
       `bundle claims for ${address}`,
     );
+    const resolved = await this.discovery.resolveDomain(domain);
+    const ktKnown = await this.peerLogs.knownSize(domain);
     const answer = await this.federation
       .post(domain, FEDERATION_CLAIM_PATH, { requester: account.address, address } satisfies FederationClaimRequest, {
         senderDomain: parseAddress(account.address).domain,
+        headers: { [KT_KNOWN_HEADER_NAME]: String(ktKnown) },
       })
       .catch((e: unknown) => {
         // What the user can act on passes through; anything else stays a peer error.
@@ -67,13 +74,28 @@ export class BundleBrokerService {
         }
         throw e;
       });
+    const { transparency, ...plain } = (answer ?? {}) as { transparency?: unknown };
+    let bundle: PrekeyBundle;
+    let decoded;
     try {
-      const bundle = parseWire(PrekeyBundleSchema, answer, 'invalid_bundle');
-      decodeBundle(bundle, address);
-      return bundle;
+      bundle = parseWire(PrekeyBundleSchema, plain, 'invalid_bundle');
+      decoded = decodeBundle(bundle, address);
     } catch (e) {
       throw new KeyPearsError('peer_error', `the node of ${domain} sent an invalid bundle: ${(e as Error).message}`);
     }
+    // Verified against the peer's log before it is relayed (docs/transparency.md §11.4).
+    const member = await this.peerLogs.verifyForRelay(
+      {
+        address,
+        domain,
+        nodeUrl: resolved.nodeUrl,
+        identity: { identityKey: decoded.identityKey, identityDhKey: decoded.identityDhKey },
+        member: transparency,
+        advertised: (resolved.document.transparency ?? null) as LogAdvertisement | null,
+      },
+      known,
+    );
+    return member ? { ...bundle, transparency: member } : bundle;
   }
 
   /**

@@ -43,6 +43,8 @@ export interface FederationPostOptions {
   /** The local domain this request acts for (the sender's domain). */
   senderDomain: string;
   signal?: AbortSignal;
+  /** Headers outside the signature (KeyPears-KT-Known, docs/transparency.md §11.2). */
+  headers?: Record<string, string>;
 }
 
 /** What became of one message of a delivery: the peer's ack, or why it was not taken. */
@@ -90,7 +92,7 @@ export class FederationClient implements OnModuleDestroy {
    */
   async post(targetDomain: string, path: string, body: unknown, options: FederationPostOptions): Promise<unknown> {
     const { signal, resolved } = await this.begin(targetDomain, options);
-    return this.send(resolved, path, body, options.senderDomain, signal);
+    return this.send(resolved, path, body, options.senderDomain, signal, options.headers);
   }
 
   /**
@@ -178,6 +180,8 @@ export class FederationClient implements OnModuleDestroy {
     body: unknown,
     sender: string,
     signal: AbortSignal,
+    /** Headers outside the signature (KeyPears-KT-Known). */
+    extraHeaders: Record<string, string> = {},
   ): Promise<unknown> {
     const senderDomain = parseDomain(sender);
     if (!this.config.domains.includes(senderDomain)) {
@@ -206,7 +210,13 @@ export class FederationClient implements OnModuleDestroy {
         dev: this.config.dev,
         dnsServers: this.config.dnsServers,
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...covered, ...signature },
+        headers: {
+          ...extraHeaders,
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...covered,
+          ...signature,
+        },
         body: bytes,
         timeoutMs: this.config.federationTimeoutMs,
         maxBytes: MAX_RESPONSE_BYTES,

@@ -1,11 +1,16 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { safeFetch } from '../net/safe-fetch.js';
+import { decodePublicIdentity, parseWire, type PublicIdentity } from '../protocol/wire.js';
 import { KeyPearsError } from '../protocol/errors.js';
 import { ktEvidenceJson } from '../protocol/transparency/evidence.js';
 import { ktError, type LogState, verifyLogAnswer } from '../protocol/transparency/log-verifier.js';
 import {
+  ConsistencyProofResponseSchema,
   type LogAdvertisement,
   type ServedIdentity,
+  type TransparencyMember,
   type VerifiedEntry,
   verifyTransparencyMember,
 } from '../protocol/transparency/wire.js';
@@ -18,7 +23,8 @@ export interface RemoteIdentityCheck {
   domain: string;
   /** The serving node's base URL (discovery's answer). */
   nodeUrl: string;
-  identity: ServedIdentity;
+  /** The served identity keys, decoded or in their wire form (a PublicIdentity or bundle). */
+  identity: ServedIdentity | PublicIdentity;
   /** The answer's `transparency` member as received. */
   member: unknown;
   /**
@@ -26,6 +32,13 @@ export interface RemoteIdentityCheck {
    * when the document has none; `undefined` when the document was not read.
    */
   advertised?: LogAdvertisement | null;
+}
+
+/** The identity keys of a served identity, decoded from the wire form when given so. */
+function servedIdentity(identity: ServedIdentity | PublicIdentity, address: string): ServedIdentity {
+  if (identity.identityKey instanceof Uint8Array) return identity as ServedIdentity;
+  const { identityKey, identityDhKey } = decodePublicIdentity(identity, address);
+  return { identityKey, identityDhKey };
 }
 
 /** Attempts at a compare-and-swap of one log's state before giving up (each re-reads and re-verifies). */
@@ -44,7 +57,37 @@ export class PeerLogService {
   constructor(
     private readonly logs: PeerLogRepository,
     private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * Verifies a peer's answer (as `verify`) and gives the member to pass on to a requester that
+   * said it knows `requesterKnown` of that log (docs/transparency.md §11.4): `log` and
+   * `checkpoint` as received, `consistency` rebuilt from the requester's size (fetched from
+   * the log, immutable); nothing when the requester did not ask or the peer sent none.
+   */
+  async verifyForRelay(
+    check: RemoteIdentityCheck,
+    requesterKnown: number | undefined,
+  ): Promise<TransparencyMember | undefined> {
+    const entry = await this.verify(check);
+    if (requesterKnown === undefined || entry === undefined) return undefined;
+    const { consistency: _dropped, ...member } = check.member as TransparencyMember;
+    const answered = Number(member.checkpoint.split('\n', 2)[1]);
+    const m = requesterKnown;
+    if (m === 0 || m >= answered) return member;
+    if (m === (check.member as TransparencyMember).consistency?.from) return check.member as TransparencyMember;
+    const url = `${entry.log.url}/proof/consistency?from=${m}&to=${answered}`;
+    const res = await safeFetch(url, { dev: this.config.dev, dnsServers: this.config.dnsServers, maxBytes: 8 * 1024 });
+    if (res.status !== 200) {
+      throw new KeyPearsError(
+        'peer_error',
+        `${entry.log.url} gave no consistency proof from ${m} (HTTP ${res.status})`,
+      );
+    }
+    const proof = parseWire(ConsistencyProofResponseSchema, res.json('peer_error'), 'peer_error');
+    return { ...member, consistency: { from: m, proof: proof.proof } };
+  }
 
   /** The size to send as `KeyPears-KT-Known` for an address of `domain`. */
   async knownSize(domain: string): Promise<number> {
@@ -74,7 +117,12 @@ export class PeerLogService {
       const verdict =
         advertised === null && stored
           ? verifyLogAnswer({ state: stored })
-          : verifyTransparencyMember({ ...check, state: stored, advertised: advertised ?? undefined });
+          : verifyTransparencyMember({
+              ...check,
+              identity: servedIdentity(check.identity, check.address),
+              state: stored,
+              advertised: advertised ?? undefined,
+            });
       if (!verdict.ok) {
         const now = this.clock.now();
         const origin = stored?.log.origin ?? (typeof named === 'string' ? named : null);

@@ -182,6 +182,8 @@ export const NodeDocumentSchema = z.object({
         .max(64 * 1024 * 1024),
     })
     .optional(),
+  /** The node's transparency log (docs/transparency.md §10.1), kept as sent: its readers parse it strictly. */
+  transparency: z.unknown().optional(),
 });
 export type NodeDocument = z.infer<typeof NodeDocumentSchema>;
 

@@ -29,6 +29,7 @@ import {
 } from '../protocol/exchange-api.js';
 import { isApiErrorCode, KeyPearsError, readErrorBody } from '../protocol/errors.js';
 import { signRequest } from '../protocol/http-signature.js';
+import { KT_KNOWN_HEADER_NAME } from '../protocol/transparency/wire.js';
 import {
   decodeBundle,
   decodePublicIdentity,
@@ -140,11 +141,24 @@ export class NodeClient {
    * `POST /api/v1/exchanges/bundle`: a bundle for any address, claimed by this node (over
    * federation for other domains). Returned as received and verified.
    */
-  async exchangeBundle(address: string): Promise<{ bundle: PrekeyBundle; decoded: DecodedPrekeyBundle }> {
+  async exchangeBundle(
+    address: string,
+    options: { ktKnown?: number } = {},
+  ): Promise<{ bundle: PrekeyBundle; decoded: DecodedPrekeyBundle; transparency?: unknown }> {
     const canonical = parseAddress(address).canonical;
-    const body = await this.call('POST', '/api/v1/exchanges/bundle', { body: { address: canonical }, signed: true });
-    const bundle = parseWire(PrekeyBundleSchema, body, 'invalid_bundle');
-    return { bundle, decoded: decodeBundle(bundle, canonical) };
+    const body = await this.call('POST', '/api/v1/exchanges/bundle', {
+      body: { address: canonical },
+      signed: true,
+      ...(options.ktKnown !== undefined ? { headers: { [KT_KNOWN_HEADER_NAME]: String(options.ktKnown) } } : {}),
+    });
+    // The transparency member (docs/transparency.md §11.3) is verified by the caller.
+    const { transparency, ...rest } = (body ?? {}) as { transparency?: unknown };
+    const bundle = parseWire(PrekeyBundleSchema, rest, 'invalid_bundle');
+    return {
+      bundle,
+      decoded: decodeBundle(bundle, canonical),
+      ...(transparency !== undefined ? { transparency } : {}),
+    };
   }
 
   /** `POST /api/v1/exchanges`: hands the initiation to this node for delivery. */
@@ -217,7 +231,7 @@ export class NodeClient {
   private async call(method: string, path: string, opts: CallOptions, schema?: z.ZodType): Promise<unknown> {
     const url = `${this.baseUrl}${path}`;
     const body = opts.body === undefined ? undefined : utf8(JSON.stringify(opts.body));
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     if (body) headers['content-type'] = 'application/json';
     if (opts.signed) {
       const signer = this.options.signer;
@@ -259,6 +273,8 @@ export class NodeClient {
 }
 
 interface CallOptions {
+  /** Extra request headers (not covered by the signature, e.g. KeyPears-KT-Known). */
+  headers?: Record<string, string>;
   body?: unknown;
   signed: boolean;
   /** The node may hold the answer this long (long polling). */

@@ -6,6 +6,7 @@
  * records the secret, so nothing is lost on a crash, nothing is used twice, and a later copy
  * of the keystore cannot derive the secret again once it is forgotten (docs/keystore.md).
  */
+import { parseAddress } from '../protocol/address.js';
 import { loadFastMlkem768 } from '../protocol/crypto.js';
 import { toHex } from '../protocol/encoding.js';
 import { KeyPearsError } from '../protocol/errors.js';
@@ -22,6 +23,7 @@ import { checkContactKey, pinContact } from './contacts.js';
 import { nowOf, type UserContext } from './context.js';
 import type { StoredExchange } from './exchange-record.js';
 import type { Keystore } from './keystore.js';
+import { knownSize, readTransparency, verifyIdentityForClient, writeTransparency } from './transparency.js';
 
 export interface ExchangeSummary {
   id: string;
@@ -54,9 +56,17 @@ const summary = (e: StoredExchange, failureReason?: string): ExchangeSummary => 
  * @throws KeyPearsError from the node (`not_found`, `rate_limited`, `blocked`, ...) or from
  *   the bundle checks (`invalid_bundle`, `bad_signature`, `invalid_key`).
  */
-export async function startExchange(ctx: UserContext, address: string): Promise<ExchangeSummary> {
+export async function startExchange(
+  ctx: UserContext,
+  address: string,
+  /** Verify the bundle in its node's log (docs/transparency.md §8.1); `nodeUrlOf` discovers the node of a domain. */
+  kt?: { nodeUrlOf: (domain: string) => Promise<string> },
+): Promise<ExchangeSummary> {
   const { ks, client } = ctx;
-  const [{ bundle, decoded }] = await Promise.all([client.exchangeBundle(address), loadFastMlkem768()]);
+  const [{ bundle, decoded }] = await Promise.all([
+    kt ? verifiedBundle(ctx, address, kt.nodeUrlOf) : client.exchangeBundle(address),
+    loadFastMlkem768(),
+  ]);
   await checkPinned(ctx, decoded.address, decoded.identityKey);
   const started = initiateExchange({
     self: {
@@ -87,6 +97,33 @@ export async function startExchange(ctx: UserContext, address: string): Promise<
   record.status = answer.status;
   await ctx.save(ks);
   return summary(record);
+}
+
+/**
+ * A bundle claimed through the user's node and verified here against the serving node's log
+ * (docs/transparency.md §8.1): the client discovers that node itself, so its own node's relay
+ * is checked, not trusted. The keystore is saved either way (pins, or the evidence).
+ */
+async function verifiedBundle(ctx: UserContext, address: string, nodeUrlOf: (domain: string) => Promise<string>) {
+  const { ks, client } = ctx;
+  const { canonical, domain } = parseAddress(address);
+  const state = readTransparency(ks);
+  const nodeUrl = await nodeUrlOf(domain);
+  const claimed = await client.exchangeBundle(canonical, { ktKnown: knownSize(state, domain) });
+  try {
+    verifyIdentityForClient(state, {
+      address: canonical,
+      domain,
+      nodeUrl,
+      identity: { identityKey: claimed.decoded.identityKey, identityDhKey: claimed.decoded.identityDhKey },
+      member: claimed.transparency,
+      now: nowOf(ctx),
+    });
+  } finally {
+    writeTransparency(ks, state);
+    await ctx.save(ks);
+  }
+  return claimed;
 }
 
 /**
@@ -260,10 +297,11 @@ export async function waitForExchange(ctx: UserContext, id: string, options: Wai
  */
 export async function waitForInbox(
   client: NodeClient,
-  options: { timeoutMs: number; intervalMs?: number },
+  options: { timeoutMs: number; intervalMs?: number; beforeEachRound?: () => Promise<void> },
 ): Promise<ExchangeView[]> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
+    await options.beforeEachRound?.();
     const asked = Date.now();
     const { exchanges } = await client.inbox({ waitSeconds: Math.floor((deadline - asked) / 1000) });
     if (exchanges.length > 0 || Date.now() >= deadline - 1000) return exchanges;

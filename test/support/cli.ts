@@ -7,7 +7,17 @@
 import { expect } from '@jest/globals';
 import type { CommandIo, Prompt } from '../../src/cli/command-io.js';
 import { runCli } from '../../src/cli/program.js';
-import { newKeystoreKey, type KeystoreKey, type ScryptParams } from '../../src/sdk/keystore.js';
+import { NodeClient } from '../../src/sdk/client.js';
+import { buildRegistration, createKeystore } from '../../src/sdk/identity.js';
+import {
+  newKeystoreKey,
+  saveKeystore,
+  type Keystore,
+  type KeystoreKey,
+  type ScryptParams,
+} from '../../src/sdk/keystore.js';
+import type { TestNode } from './test-node.js';
+import { nowSeconds, topUp } from './test-users.js';
 import { CHEAP_SCRYPT } from './sample-keystore.js';
 
 export const TEST_SCRYPT: ScryptParams = CHEAP_SCRYPT;
@@ -67,4 +77,25 @@ export function commandIo(home: string, env: Record<string, string>): CommandIo 
     warn: () => undefined,
     scrypt: TEST_SCRYPT,
   };
+}
+
+/**
+ * Registers `address` on `t` with `prekeys` one-time prekeys of each kind, as `keypears init`,
+ * `register` and `publish` leave it, and, given `dir`, saves its keystore there (sealed under
+ * TEST_PASSPHRASE).
+ */
+export async function registerTestHome(t: TestNode, address: string, dir?: string, prekeys = 3): Promise<Keystore> {
+  const ks = createKeystore(address, t.config.publicUrl, nowSeconds());
+  const client = new NodeClient({
+    baseUrl: ks.node,
+    allowInsecureHttp: true,
+    signer: { address: ks.address, secretKey: ks.identitySecretKey },
+  });
+  const key = dir === undefined ? undefined : await testKeystoreKey();
+  if (dir !== undefined) await saveKeystore(dir, ks, key!);
+  await client.register(buildRegistration(ks, nowSeconds()));
+  ks.registeredAt = nowSeconds();
+  await topUp({ ks, client }, prekeys);
+  if (dir !== undefined) await saveKeystore(dir, ks, key!);
+  return ks;
 }

@@ -13,7 +13,10 @@ import { identityFingerprint, safetyNumber } from '../../protocol/fingerprint.js
 import { acceptContactKey, checkContactKey, listContacts, markVerified, type Contact } from '../../sdk/contacts.js';
 import { unixNow } from '../../sdk/context.js';
 import { identityPublicKey, type Keystore } from '../../sdk/keystore.js';
-import { resolveForUser, type ResolvedAddress } from '../../sdk/resolve.js';
+import { resolveVerified } from '../../sdk/kt-lookups.js';
+import type { ResolvedAddress } from '../../sdk/resolve.js';
+import type { VerifiedEntry } from '../../protocol/transparency/wire.js';
+import { readTransparency, writeTransparency } from '../../sdk/transparency.js';
 import { displayAddress, type CommandIo, type CommandResult, type RunCommand } from '../command-io.js';
 import { openHome, type OpenHome } from '../user-context.js';
 
@@ -23,15 +26,25 @@ import { openHome, type OpenHome } from '../user-context.js';
  *
  * @throws KeyPearsError `safety_number_changed`, or what resolving throws.
  */
-export async function resolvePinned(io: CommandIo, home: OpenHome, address: string): Promise<ResolvedAddress> {
-  const resolved = await resolveForUser(home.ks, address, parseDiscoverySettings(io.env));
+export async function resolvePinned(
+  io: CommandIo,
+  home: OpenHome,
+  address: string,
+): Promise<ResolvedAddress & { entry?: VerifiedEntry }> {
+  // Proven in the serving node's log first (docs/transparency.md §8.1), then the pinned key.
+  const state = readTransparency(home.ks);
   try {
+    const resolved = await resolveVerified(state, address, {
+      ...parseDiscoverySettings(io.env),
+      now: unixNow(),
+      self: home.ks,
+    });
     checkContactKey(home.ks, resolved.address, fromB64u(resolved.identity.identityKey), unixNow());
-  } catch (e) {
+    return resolved;
+  } finally {
+    writeTransparency(home.ks, state);
     await home.save(home.ks);
-    throw e;
   }
-  return resolved;
 }
 
 /** The safety number of the keystore's owner and `peer` under `peerKey`. */

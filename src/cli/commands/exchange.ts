@@ -5,6 +5,8 @@
  * people, and writes progress to stderr only when not `--json`.
  */
 import type { Command } from 'commander';
+import { parseDiscoverySettings } from '../../net/settings.js';
+import { parseAddress } from '../../protocol/address.js';
 import { fromB64u } from '../../protocol/encoding.js';
 import { KeyPearsError } from '../../protocol/errors.js';
 import { EXCHANGE_STATUSES } from '../../protocol/exchange-api.js';
@@ -22,7 +24,9 @@ import {
 import { unixNow } from '../../sdk/context.js';
 import { matchExchangeId } from '../../sdk/exchange-id.js';
 import { identityPublicKey, type Keystore } from '../../sdk/keystore.js';
+import { resolveNodeUrl } from '../../sdk/resolve.js';
 import { displayAddress, type CommandIo, type CommandResult, type RunCommand } from '../command-io.js';
+import { monitorIfDue } from '../kt-monitor.js';
 import { openHome, userContext } from '../user-context.js';
 import { resolvePinned, safetyNumberWith } from './contacts.js';
 
@@ -95,7 +99,12 @@ export async function exchangeStartCommand(
   const timeoutSeconds = seconds(options.timeout, '--timeout', DEFAULT_WAIT_SECONDS, 1);
   const ctx = await context(io);
   const startedAt = Date.now();
-  let summary = await startExchange(ctx, address);
+  // The user's own domain is served by the user's own node; any other is discovered here.
+  const discovery = parseDiscoverySettings(io.env);
+  const own = parseAddress(ctx.ks.address).domain;
+  let summary = await startExchange(ctx, address, {
+    nodeUrlOf: (domain) => (domain === own ? Promise.resolve(ctx.ks.node) : resolveNodeUrl(domain, discovery)),
+  });
   if (options.wait) {
     let latest = summary;
     const waited = () => Math.round((Date.now() - startedAt) / 1000);
@@ -147,7 +156,12 @@ export async function inboxCommand(io: CommandIo, options: { wait?: string } = {
       ? await withProgress(
           io,
           () => `waiting for an incoming exchange (${secondsLeft()} s left)`,
-          () => waitForInbox(ctx.client, { timeoutMs: waitSeconds * 1000 }),
+          () =>
+            waitForInbox(ctx.client, {
+              timeoutMs: waitSeconds * 1000,
+              // The owner's monitor, at most every 10 minutes while waiting.
+              beforeEachRound: () => monitorIfDue(io, ctx.ks, ctx.save),
+            }),
         )
       : (await ctx.client.inbox()).exchanges;
   const rows = exchanges.map((e) => ({

@@ -6,8 +6,10 @@
  */
 import type { Command } from 'commander';
 import { parseDiscoverySettings } from '../../net/settings.js';
-import { resolveAddress } from '../../sdk/resolve.js';
+import { resolveVerified } from '../../sdk/kt-lookups.js';
 import { keystoreExists } from '../../sdk/keystore.js';
+import { emptyTransparency } from '../../sdk/transparency.js';
+import { unixNow } from '../../sdk/context.js';
 import { displayAddress, type CommandIo, type CommandResult, type RunCommand } from '../command-io.js';
 import { openHome } from '../user-context.js';
 import { resolvePinned } from './contacts.js';
@@ -19,7 +21,7 @@ import { resolvePinned } from './contacts.js';
 export async function resolveCommand(io: CommandIo, address: string): Promise<CommandResult> {
   const found = (await keystoreExists(io.home))
     ? await resolvePinned(io, await openHome(io), address)
-    : await resolveAddress(address, parseDiscoverySettings(io.env));
+    : await resolveVerified(emptyTransparency(), address, { ...parseDiscoverySettings(io.env), now: unixNow() });
   return {
     json: {
       address: found.address,
@@ -27,8 +29,13 @@ export async function resolveCommand(io: CommandIo, address: string): Promise<Co
       fingerprint: found.fingerprint,
       method: found.method,
       identity: found.identity,
+      transparency: found.entry
+        ? { origin: found.entry.origin, index: found.entry.index, kind: found.entry.kind }
+        : null,
     },
-    text: `${displayAddress(found.address)}\n  node:        ${found.node} (found by ${found.method})\n  fingerprint: ${found.fingerprint}`,
+    text:
+      `${displayAddress(found.address)}\n  node:        ${found.node} (found by ${found.method})\n  fingerprint: ${found.fingerprint}` +
+      (found.entry ? `\n  log entry:   ${found.entry.index} of ${found.entry.origin} (verified)` : ''),
   };
 }
 
