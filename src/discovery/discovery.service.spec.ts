@@ -24,6 +24,7 @@ function service() {
   const cache = {
     find: async () => undefined,
     saveFound: async () => undefined,
+    deleteExpired: async () => 0,
   } as unknown as DiscoveryCacheRepository;
   const metrics = { discoveryLookup: () => undefined, discoveryResult: () => undefined } as unknown as NodeMetrics;
   const clock = { now: () => new Date(Date.UTC(2026, 0, 1)) } as Clock;
