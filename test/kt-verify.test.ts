@@ -23,6 +23,24 @@ import { TransparencyRepository } from '../src/transparency/transparency.reposit
 import { registerTestHome, runKeypears, withPassphrase, type CliRun } from './support/cli.js';
 import { startTestNameserver, type LoopbackNameserver } from './support/dns-server.js';
 import { startTestNode, type TestNode } from './support/test-node.js';
+import { Clock } from '../src/common/clock.js';
+import { HEAD_CACHE_MS } from '../src/transparency/transparency.service.js';
+
+/**
+ * Node b's clock: the wall clock, moved ahead by the test past b's in-memory head (kept for
+ * HEAD_CACHE_MS) each time the test changes b's log behind b's back, as a real tamperer's
+ * change would be seen once that second has passed.
+ */
+class AheadClock extends Clock {
+  private ahead = 0;
+  override now(): Date {
+    return new Date(Date.now() + this.ahead);
+  }
+  passHeadCache(): void {
+    this.ahead += HEAD_CACHE_MS + 1;
+  }
+}
+const bClock = new AheadClock();
 import { testAccount } from './support/transparency-log.js';
 
 let ns: LoopbackNameserver;
@@ -61,7 +79,7 @@ beforeAll(async () => {
   const common = { KEYPEARS_DNS_SERVERS: ns.address, KEYPEARS_REGISTRATION_LIMIT_PER_SOURCE: '1000' };
   [a, b] = await Promise.all([
     startTestNode({ ...common, KEYPEARS_DOMAINS: 'a.test' }),
-    startTestNode({ ...common, KEYPEARS_DOMAINS: 'b.test' }),
+    startTestNode({ ...common, KEYPEARS_DOMAINS: 'b.test' }, { clock: bClock }),
   ]);
   ns.setTxt('_keypears.a.test', `v=KP1; node=${a.config.publicUrl}`);
   ns.setTxt('_keypears.b.test', `v=KP1; node=${b.config.publicUrl}`);
@@ -121,6 +139,7 @@ describe('key transparency across two nodes', () => {
       .appendAlone(log.generation, [{ entry }], (size, root) =>
         signNote(formatCheckpoint({ origin: log.origin, size, root }), [signer]),
       );
+    bClock.passHeadCache();
     const run = await cli(bob, 'kt', 'monitor');
     expect(run.code).toBe(1);
     expect(run.json.error).toMatchObject({
@@ -243,6 +262,7 @@ describe('key transparency across two nodes', () => {
     } finally {
       client.release();
     }
+    bClock.passHeadCache();
     expect((await resolveAtA('carol@b.test')).body.error).toMatchObject({ code: 'kt_stale' });
     // Appends after the restore make another tree past what node a saw: a fork.
     for (const name of ['frank', 'grace', 'heidi']) await registerOnB(`${name}@b.test`);
