@@ -181,7 +181,7 @@ export class PeerNode {
         ...this.previousKeys,
       ],
       software: { name: 'keypears-conformance', version: '1' },
-      transparency: { note: 'an announcement of a feature the node under test does not know' },
+      conformanceFutureFeature: { note: 'an announcement of a feature the node under test does not know' },
       conformanceUnknownMember: { note: 'readers ignore members they do not know' },
     };
   }

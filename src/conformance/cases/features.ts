@@ -63,11 +63,11 @@ export const featureCases: ConformanceCase[] = [
     checkOptedIn(ctx, answer, PrekeyBundleSchema);
   }),
   featureCase(
-    'features: a peer document with members the node does not know (transparency, ...) -> still used',
+    'features: a peer document with members the node does not know (a future feature, ...) -> still used',
     async (ctx) => {
       const document = ctx.peer.document();
       check(
-        'transparency' in document && 'conformanceUnknownMember' in document,
+        'conformanceFutureFeature' in document && 'conformanceUnknownMember' in document,
         'the peer document lacks its unknown members',
       );
       const address = ctx.peerUser('featured');
