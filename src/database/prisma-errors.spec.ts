@@ -18,6 +18,16 @@ describe('isDatabaseUnavailable', () => {
       Object.assign(new Error('driver'), { cause: { kind: 'postgres', originalCode: '57P01' } }),
       prismaError('P2028'),
       prismaError('P1001'),
+      // A query on a connection the server terminated, as Prisma's pg adapter reports it.
+      new Prisma.PrismaClientKnownRequestError(
+        'Invalid `this.prisma.ktPeerLog.findUnique()` invocation\n\nDatabase error. Code: `57P01`. Message: `terminating connection due to administrator command`',
+        { code: 'P2010', clientVersion: '7' },
+      ),
+      Object.assign(prismaError('P2010'), {
+        meta: {
+          driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'postgres', originalCode: '57P01' } },
+        },
+      }),
     ]) {
       expect({ e: String(e), unavailable: isDatabaseUnavailable(e) }).toEqual({ e: String(e), unavailable: true });
     }
@@ -28,6 +38,10 @@ describe('isDatabaseUnavailable', () => {
       withCode('syntax error at or near "x"', '42601'),
       withCode('invalid byte sequence for encoding "UTF8": 0x00', '22021'),
       prismaError('P2002'),
+      new Prisma.PrismaClientKnownRequestError('Database error. Code: `23505`. Message: `duplicate key`', {
+        code: 'P2010',
+        clientVersion: '7',
+      }),
       new Error('something else'),
       undefined,
       'a string',

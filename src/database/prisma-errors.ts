@@ -39,15 +39,24 @@ const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'Sock
  * `database_unavailable` on every route.
  */
 export function isDatabaseUnavailable(e: unknown): boolean {
-  for (let error = e, depth = 0; error && typeof error === 'object' && depth < 6; depth++) {
-    const { code, kind, originalCode, message } = error as Record<string, unknown>;
+  // The error, what it wraps (`cause`), and what Prisma's driver adapter reports under `meta`.
+  const pending: unknown[] = [e];
+  for (let seen = 0; pending.length > 0 && seen < 12; seen++) {
+    const error = pending.shift();
+    if (!error || typeof error !== 'object') continue;
+    const { code, kind, originalCode, message, cause, meta } = error as Record<string, unknown>;
     if (typeof code === 'string' && (NETWORK_CODES.has(code) || PRISMA_CODES.has(code))) return true;
     for (const state of [code, originalCode]) {
       if (typeof state === 'string' && UNAVAILABLE_SQLSTATE.test(state)) return true;
     }
     if (typeof kind === 'string' && ADAPTER_KINDS.has(kind)) return true;
-    if (typeof message === 'string' && PG_MESSAGES.test(message)) return true;
-    error = (error as { cause?: unknown }).cause;
+    if (typeof message === 'string') {
+      if (PG_MESSAGES.test(message)) return true;
+      // Prisma's "Database error. Code: `57P01`" names the server's SQLSTATE in its text only.
+      const state = /Database error\. Code: `([0-9A-Z]{5})`/.exec(message)?.[1];
+      if (state && UNAVAILABLE_SQLSTATE.test(state)) return true;
+    }
+    pending.push(cause, (meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError);
   }
   return false;
 }
