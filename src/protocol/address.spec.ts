@@ -210,8 +210,10 @@ describe('address properties', () => {
 
   it('accepts nothing outside the grammar', () => {
     let accepted = 0;
+    // Random strings explore the refusing side; valid addresses (half the inputs) make sure the
+    // accepting side is reached on every run, whatever the seed.
     fc.assert(
-      fc.property(anyString, (input) => {
+      fc.property(fc.oneof(anyString, validAddress), (input) => {
         let canonical: string;
         try {
           canonical = parseAddress(input).canonical;
@@ -226,6 +228,6 @@ describe('address properties', () => {
       { numRuns: 5000 },
     );
     // The generator must actually reach the accepting side for this property to mean anything.
-    expect(accepted).toBeGreaterThan(10);
+    expect(accepted).toBeGreaterThan(100);
   });
 });
